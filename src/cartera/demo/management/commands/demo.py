@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from cartera.core.commandline import cli_actor
+from cartera.core.money import format_minor
+from cartera.demo.setup import (
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    demo_creditor,
+    demo_portfolio_load,
+    demo_users_ensure,
+)
+from cartera.reports.aging import aging_report
+
+
+class Command(BaseCommand):
+    help = "Create the embedded database, load the demo portfolio and users, and serve the app."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="where to serve")
+        parser.add_argument("--no-serve", action="store_true", help="set up, then exit")
+        parser.add_argument("--debtors", type=int, default=2500)
+        parser.add_argument("--documents", type=int, default=12000)
+        parser.add_argument("--seed", type=int, default=2026)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        settings.CARTERA_HOME.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(f"database: {settings.DATABASES['default']['NAME']}")
+        call_command("migrate", interactive=False, verbosity=0)
+        actor = cli_actor()
+        creditor = demo_creditor(actor)
+        as_of = timezone.localdate()
+        loaded = demo_portfolio_load(
+            creditor=creditor,
+            actor=actor,
+            debtors=options["debtors"],
+            documents=options["documents"],
+            seed=options["seed"],
+            as_of=as_of,
+            say=self.stdout.write,
+        )
+        if loaded is None:
+            self.stdout.write(f"demo portfolio already loaded for {creditor.code}: reusing it")
+        new_users = demo_users_ensure(creditor)
+        if new_users:
+            self.stdout.write(f"demo users created: {', '.join(new_users)}")
+        report = aging_report(creditors=[creditor], as_of=as_of)
+        for total in report.totals:
+            overdue = total.total - total.amounts["current"]
+            self.stdout.write(
+                f"aging {as_of}: {total.documents:,} open documents, "
+                f"{format_minor(total.total, total.currency, creditor.locale)} open, "
+                f"{format_minor(overdue, total.currency, creditor.locale)} overdue"
+            )
+        url = f"http://{options['addr']}/"
+        self.stdout.write("")
+        self.stdout.write(f"Cartera is ready at {url}")
+        self.stdout.write(
+            f"log in as {', '.join(DEMO_USERS)} with password '{DEMO_PASSWORD}' "
+            f"(admin sees everything; the administration is at {url}admin/)"
+        )
+        if options["no_serve"]:
+            return
+        call_command("runserver", options["addr"], use_reloader=False, use_threading=True)

@@ -1,0 +1,246 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from cartera.core.admin import AuditEventInline, ReadOnlyAdminMixin
+from cartera.core.money import format_minor
+from cartera.portfolio.models import (
+    Allocation,
+    ContactPoint,
+    Creditor,
+    Debtor,
+    Document,
+    ImportBatch,
+    LedgerEntry,
+    Membership,
+    Payment,
+)
+from cartera.portfolio.queries import creditors_visible_to
+
+
+class CreditorScopedAdmin(admin.ModelAdmin):
+    """Tenancy in the admin: a user sees only rows of the creditors they belong to."""
+
+    creditor_path = "creditor"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        visible = creditors_visible_to(request.user)
+        return queryset.filter(**{f"{self.creditor_path}__in": visible})
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "creditor" and not request.user.is_superuser:
+            kwargs["queryset"] = creditors_visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def money_column(field: str, description: str) -> Any:
+    @admin.display(description=description, ordering=field)
+    def column(self: Any, obj: Any) -> str:
+        return format_minor(getattr(obj, field), obj.currency, obj.creditor.locale)
+
+    return column
+
+
+@admin.register(Creditor)
+class CreditorAdmin(CreditorScopedAdmin):
+    creditor_path = "pk"
+    list_display = ("code", "name", "country", "currency", "locale", "timezone", "balance_mode")
+    list_filter = ("country", "currency", "balance_mode")
+    search_fields = ("code", "name", "tax_id")
+    readonly_fields = ("created_at",)
+    inlines = [AuditEventInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Creditor]:
+        return creditors_visible_to(request.user)
+
+
+@admin.register(Membership)
+class MembershipAdmin(CreditorScopedAdmin):
+    list_display = ("user", "creditor")
+    list_filter = ("creditor",)
+    search_fields = ("user__username", "creditor__code")
+    autocomplete_fields = ("user",)
+
+
+class ContactPointInline(admin.TabularInline):
+    model = ContactPoint
+    extra = 0
+    fields = (
+        "kind",
+        "value",
+        "is_primary",
+        "verified",
+        "valid",
+        "do_not_contact",
+        "consent_call",
+        "consent_sms",
+        "consent_whatsapp",
+        "consent_email",
+        "consent_letter",
+        "source",
+    )
+
+
+@admin.register(Debtor)
+class DebtorAdmin(CreditorScopedAdmin):
+    list_display = ("name", "external_id", "tax_id", "kind", "country", "city", "creditor")
+    list_filter = ("creditor", "kind", "country")
+    search_fields = ("name", "external_id", "tax_id", "payment_reference")
+    readonly_fields = ("payment_reference", "created_at", "updated_at")
+    list_select_related = ("creditor",)
+    inlines = [ContactPointInline, AuditEventInline]
+    show_full_result_count = False
+
+
+@admin.register(ContactPoint)
+class ContactPointAdmin(CreditorScopedAdmin):
+    creditor_path = "debtor__creditor"
+    list_display = ("debtor", "kind", "value", "is_primary", "valid", "do_not_contact")
+    list_filter = ("kind", "valid", "do_not_contact", "verified")
+    search_fields = ("value", "debtor__name", "debtor__external_id")
+    list_select_related = ("debtor",)
+    raw_id_fields = ("debtor",)
+    show_full_result_count = False
+
+
+class LedgerEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = LedgerEntry
+    fk_name = "document"
+    fields = (
+        "effective_date",
+        "kind",
+        "amount_minor",
+        "currency",
+        "payment",
+        "memo",
+        "recorded_by",
+    )
+    readonly_fields = fields
+    extra = 0
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = _("balance")
+    parameter_name = "open"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Open")), ("no", _("Settled"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.exclude(balance_minor=0)
+        if self.value() == "no":
+            return queryset.filter(balance_minor=0)
+        return queryset
+
+
+@admin.register(Document)
+class DocumentAdmin(CreditorScopedAdmin):
+    list_display = (
+        "number",
+        "kind",
+        "debtor",
+        "issue_date",
+        "due_date",
+        "amount_display",
+        "balance_display",
+        "status",
+        "creditor",
+    )
+    list_filter = ("creditor", OpenFilter, "status", "kind", "currency", "due_date")
+    search_fields = ("number", "external_id", "payment_reference", "debtor__name")
+    list_select_related = ("debtor", "creditor")
+    readonly_fields = (
+        "amount_minor",
+        "balance_minor",
+        "status",
+        "payment_reference",
+        "batch",
+        "created_at",
+        "updated_at",
+    )
+    raw_id_fields = ("debtor",)
+    date_hierarchy = "due_date"
+    inlines = [LedgerEntryInline, AuditEventInline]
+    show_full_result_count = False
+
+    amount_display = money_column("amount_minor", _("amount"))
+    balance_display = money_column("balance_minor", _("balance"))
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
+    list_display = (
+        "effective_date",
+        "kind",
+        "document",
+        "amount_display",
+        "recorded_by",
+        "recorded_at",
+    )
+    list_filter = ("creditor", "kind", "effective_date")
+    search_fields = ("document__number", "document__external_id", "memo")
+    list_select_related = ("document", "creditor")
+    show_full_result_count = False
+
+    amount_display = money_column("amount_minor", _("amount"))
+
+
+class AllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Allocation
+    fields = ("document", "amount_minor", "entry", "created_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
+    list_display = (
+        "external_id",
+        "date",
+        "debtor",
+        "amount_display",
+        "unapplied_display",
+        "method",
+        "reference",
+        "creditor",
+    )
+    list_filter = ("creditor", "method", "currency", "date")
+    search_fields = ("external_id", "reference", "debtor__name", "debtor__external_id")
+    list_select_related = ("debtor", "creditor")
+    date_hierarchy = "date"
+    inlines = [AllocationInline, AuditEventInline]
+    show_full_result_count = False
+
+    amount_display = money_column("amount_minor", _("amount"))
+    unapplied_display = money_column("unapplied_minor", _("unapplied"))
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
+    list_display = (
+        "id",
+        "started_at",
+        "kind",
+        "file_name",
+        "status",
+        "rows_read",
+        "created",
+        "updated",
+        "unchanged",
+        "rejected",
+        "actor",
+        "creditor",
+    )
+    list_filter = ("creditor", "kind", "status")
+    search_fields = ("file_name", "file_sha256", "actor")
+    list_select_related = ("creditor",)
+    inlines = [AuditEventInline]

@@ -1,0 +1,313 @@
+"""Debtors: the debtors file, and the debtor columns that a documents file may carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.utils import timezone
+
+from cartera.core.locales import default_timezone
+from cartera.portfolio.identity import (
+    InvalidPhone,
+    InvalidTaxId,
+    TaxId,
+    guess_is_company,
+    normalize_phone,
+    validate_tax_id,
+)
+from cartera.portfolio.importing import fields
+from cartera.portfolio.importing.columns import DEBTOR_COLUMNS
+from cartera.portfolio.importing.pipeline import (
+    ChunkOutcome,
+    ImportContext,
+    Importer,
+    RowError,
+)
+from cartera.portfolio.importing.reader import Row
+from cartera.portfolio.models import ContactKind, ContactPoint, Debtor, DebtorKind
+from cartera.portfolio.services import references_allocate
+
+# The fields of a debtor that a file may set; compared to decide updated or unchanged.
+_DEBTOR_FIELDS = ("tax_id", "tax_id_type", "kind", "name", "country", "region", "city", "timezone")
+
+
+@dataclass
+class DebtorData:
+    external_id: str | None
+    tax: TaxId | None
+    name: str | None
+    kind: str | None
+    country: str
+    region: str | None = None
+    city: str | None = None
+    timezone: str | None = None
+    tags: list[str] | None = None
+    contacts: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.external_id or (self.tax.number if self.tax else "")
+
+    def new_values(self) -> dict[str, object]:
+        """The fields this row states (empty cells never erase what is known)."""
+        stated: dict[str, object] = {
+            "tax_id": self.tax.number if self.tax else None,
+            "tax_id_type": self.tax.type if self.tax else None,
+            "kind": self.kind,
+            "name": self.name,
+            "country": self.country,
+            "region": self.region,
+            "city": self.city,
+            "timezone": self.timezone,
+        }
+        if self.tags is not None:
+            stated["tags"] = self.tags
+        return {key: value for key, value in stated.items() if value is not None}
+
+
+def parse_tax_id(raw: str | None, column: str, country: str, hint: str | None) -> TaxId | None:
+    if raw is None:
+        return None
+    try:
+        return validate_tax_id(raw, country, hint)
+    except InvalidTaxId as exc:
+        raise RowError(column, raw, str(exc)) from exc
+
+
+def parse_debtor(ctx: ImportContext, values: dict[str, object], prefix: str = "") -> DebtorData:
+    """Read a debtor from a row; `prefix` is "debtor_" for the columns of a documents file."""
+
+    def col(name: str) -> str:
+        return prefix + name
+
+    country = fields.country(values, col("country"), ctx.creditor.country)
+    external_id = fields.text(values, col("external_id"), max_length=80)
+    tax = parse_tax_id(
+        fields.text(values, col("tax_id"), max_length=40),
+        col("tax_id"),
+        country,
+        fields.text(values, "tax_id_type", max_length=40) if not prefix else None,
+    )
+    name = fields.text(values, col("name"))
+    kind = fields.debtor_kind(values, col("kind"))
+    if kind is None and (name or tax):
+        company = (tax.is_company if tax else None) or (guess_is_company(name) if name else None)
+        if company is not None:
+            kind = DebtorKind.COMPANY if company else DebtorKind.PERSON
+    data = DebtorData(
+        external_id=external_id,
+        tax=tax,
+        name=name,
+        kind=kind,
+        country=country,
+        city=fields.text(values, col("city"), max_length=100),
+        region=fields.text(values, col("region"), max_length=100) if not prefix else None,
+        timezone=fields.text(values, "timezone", max_length=64) if not prefix else None,
+    )
+    if not prefix and values.get("tags") is not None:
+        raw_tags = fields.text(values, "tags", max_length=500) or ""
+        data.tags = sorted(
+            {tag.strip() for tag in raw_tags.replace(";", ",").split(",") if tag.strip()}
+        )
+    for address in fields.emails(values, col("email")):
+        data.contacts.append((ContactKind.EMAIL, address, address))
+    for name_ in ("phone", "mobile"):
+        raw = fields.text(values, col(name_), max_length=60)
+        if raw is None:
+            continue
+        try:
+            number, kind_ = normalize_phone(raw, country)
+        except InvalidPhone as exc:
+            raise RowError(col(name_), raw, str(exc)) from exc
+        contact_kind = {"mobile": ContactKind.MOBILE, "landline": ContactKind.LANDLINE}.get(
+            kind_, ContactKind.PHONE
+        )
+        data.contacts.append((contact_kind, number, raw))
+    address = fields.text(values, col("address"), max_length=300)
+    if address:
+        data.contacts.append((ContactKind.ADDRESS, address, address))
+    return data
+
+
+class DebtorDirectory:
+    """Finds and writes debtors for one chunk: a fixed number of queries per chunk."""
+
+    def __init__(self, ctx: ImportContext):
+        self.ctx = ctx
+
+    def fetch(
+        self, external_ids: set[str], tax_ids: set[str]
+    ) -> tuple[dict[str, Debtor], dict[str, list[Debtor]]]:
+        found: dict[str, Debtor] = {}
+        by_tax: dict[str, list[Debtor]] = {}
+        if not external_ids and not tax_ids:
+            return found, by_tax
+        query = Q(external_id__in=external_ids) | Q(tax_id__in=tax_ids)
+        for debtor in Debtor.objects.filter(query, creditor=self.ctx.creditor):
+            found[debtor.external_id] = debtor
+            if debtor.tax_id:
+                by_tax.setdefault(debtor.tax_id, []).append(debtor)
+        return found, by_tax
+
+    def upsert(
+        self, items: list[tuple[Row, DebtorData]], outcome: ChunkOutcome | None
+    ) -> dict[int, tuple[Debtor, str]]:
+        """Create or update the debtors of `items`; returns {row line: (debtor, result)}.
+
+        `result` is "created", "updated" or "unchanged"; a row that cannot land is rejected
+        into `outcome` (or raises when `outcome` is None).
+        """
+        ctx = self.ctx
+        external_ids = {data.external_id for _, data in items if data.external_id}
+        tax_ids = {data.tax.number for _, data in items if data.tax and not data.external_id}
+        existing, by_tax = self.fetch(external_ids, tax_ids)
+        now = timezone.now()
+        results: dict[int, tuple[Debtor, str]] = {}
+        new: list[tuple[Row, DebtorData, Debtor]] = []
+        changed: dict[int, Debtor] = {}
+        for row, data in items:
+            debtor = existing.get(data.external_id) if data.external_id else None
+            if debtor is None and not data.external_id and data.tax:
+                matches = by_tax.get(data.tax.number, [])
+                if len(matches) > 1:
+                    error = RowError(
+                        "tax_id",
+                        data.tax.display,
+                        f"{len(matches)} debtors share this tax id; give their external_id",
+                    )
+                    if outcome is None:
+                        raise error
+                    outcome.reject(row, error)
+                    continue
+                debtor = matches[0] if matches else None
+            if debtor is None:
+                if not data.name:
+                    error = RowError(
+                        "name", None, f"debtor {data.key} does not exist yet and has no name"
+                    )
+                    if outcome is None:
+                        raise error
+                    outcome.reject(row, error)
+                    continue
+                debtor = Debtor(
+                    creditor=ctx.creditor,
+                    external_id=data.key,
+                    name=data.name,
+                    country=data.country,
+                    timezone=data.timezone or default_timezone(data.country) or "",
+                    created_at=now,
+                    updated_at=now,
+                )
+                for key, value in data.new_values().items():
+                    setattr(debtor, key, value)
+                if data.kind is None:
+                    debtor.kind = (
+                        DebtorKind.PERSON
+                        if data.tax and data.tax.type in ("CC", "CE", "DNI", "NIE", "CURP", "CI")
+                        else DebtorKind.COMPANY
+                    )
+                existing[debtor.external_id] = debtor
+                new.append((row, data, debtor))
+                results[row.line] = (debtor, "created")
+                continue
+            before = {key: getattr(debtor, key) for key in data.new_values()}
+            changes = {k: v for k, v in data.new_values().items() if before.get(k) != v}
+            if changes:
+                for key, value in changes.items():
+                    setattr(debtor, key, value)
+                debtor.updated_at = now
+                changed[id(debtor)] = debtor
+            state = "created" if debtor.pk is None else ("updated" if changes else "unchanged")
+            results[row.line] = (debtor, state)
+            if debtor.pk is None:
+                new.append((row, data, debtor))
+        if new:
+            unique_new = list({id(debtor): debtor for _, _, debtor in new}.values())
+            for debtor, reference in zip(
+                unique_new,
+                references_allocate(creditor=ctx.creditor, count=len(unique_new)),
+                strict=True,
+            ):
+                debtor.payment_reference = reference
+            Debtor.objects.bulk_create(unique_new)
+        pending_updates = [d for d in changed.values() if d.pk is not None]
+        if pending_updates:
+            Debtor.objects.bulk_update(pending_updates, [*_DEBTOR_FIELDS, "tags", "updated_at"])
+        self._add_contacts(items, results)
+        return results
+
+    def _add_contacts(
+        self, items: list[tuple[Row, DebtorData]], results: dict[int, tuple[Debtor, str]]
+    ) -> None:
+        """New contact points are added; existing ones (maybe edited by a person) are kept."""
+        wanted: dict[tuple[int, str, str], ContactPoint] = {}
+        source = f"import:{self.ctx.batch.pk}"
+        for row, data in items:
+            if row.line not in results:
+                continue
+            debtor = results[row.line][0]
+            for kind, value, label in data.contacts:
+                wanted.setdefault(
+                    (debtor.pk, kind, value),
+                    ContactPoint(debtor=debtor, kind=kind, value=value, label=label, source=source),
+                )
+        if not wanted:
+            return
+        debtor_ids = {key[0] for key in wanted}
+        known = set(
+            ContactPoint.objects.filter(debtor_id__in=debtor_ids).values_list(
+                "debtor_id", "kind", "value"
+            )
+        )
+        has_primary = set(
+            ContactPoint.objects.filter(debtor_id__in=debtor_ids, is_primary=True).values_list(
+                "debtor_id", "kind"
+            )
+        )
+        fresh = []
+        for key, contact in wanted.items():
+            if key in known:
+                continue
+            if (key[0], key[1]) not in has_primary:
+                contact.is_primary = True
+                has_primary.add((key[0], key[1]))
+            fresh.append(contact)
+        ContactPoint.objects.bulk_create(fresh, ignore_conflicts=True)
+        # A debtor whose only change is a new contact point was still updated.
+        added = {contact.debtor_id for contact in fresh}
+        for line, (debtor, state) in results.items():
+            if state == "unchanged" and debtor.pk in added:
+                results[line] = (debtor, "updated")
+
+
+class DebtorImporter(Importer):
+    kind = "debtors"
+    columns = DEBTOR_COLUMNS
+    required = [("external_id", "tax_id"), ("name",)]
+    key_fields = ("external_id", "tax_id")
+
+    def process(self, rows: list[Row]) -> ChunkOutcome:
+        outcome = ChunkOutcome()
+        items: list[tuple[Row, DebtorData]] = []
+        for row in rows:
+            try:
+                if "__extra__" in row.values:
+                    raise RowError("", row.values["__extra__"], "more cells than column headers")
+                data = parse_debtor(self.ctx, row.values)
+                if not data.external_id and not data.tax:
+                    raise RowError("external_id", None, "neither external_id nor tax_id given")
+                first = self.ctx.first_line_of.get(self.row_key(row) or "")
+                if first is not None and first != row.line:
+                    raise RowError(
+                        "external_id",
+                        data.key,
+                        f"appears twice in this file (first at line {first})",
+                    )
+            except RowError as error:
+                outcome.reject(row, error)
+                continue
+            items.append((row, data))
+        for _line, (_debtor, state) in DebtorDirectory(self.ctx).upsert(items, outcome).items():
+            setattr(outcome, state, getattr(outcome, state) + 1)
+        return outcome

@@ -1,0 +1,188 @@
+"""Turning raw cells into clean values, each failure a `RowError` naming the column."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from functools import cache
+
+from babel import Locale
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from cartera.core.money import CurrencyError, to_minor, validate_currency
+from cartera.portfolio.importing.columns import normalize_header
+from cartera.portfolio.importing.pipeline import ImportContext, RowError
+from cartera.portfolio.importing.values import ValueFormatError, parse_amount, parse_date
+from cartera.portfolio.models import DebtorKind, DocumentKind
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACES = re.compile(r"\s+")
+
+
+def text(values: dict[str, object], name: str, *, max_length: int = 200) -> str | None:
+    """A cell as clean text (control characters dropped, spaces folded), or None when empty."""
+    raw = values.get(name)
+    if raw is None:
+        return None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # an id typed as a number in Excel: 1234.0 means "1234"
+    cleaned = _SPACES.sub(" ", _CONTROL.sub("", str(raw))).strip()
+    if not cleaned:
+        return None
+    if len(cleaned) > max_length:
+        raise RowError(name, raw, f"longer than {max_length} characters")
+    return cleaned
+
+
+def required_text(values: dict[str, object], name: str, *, max_length: int = 200) -> str:
+    value = text(values, name, max_length=max_length)
+    if value is None:
+        raise RowError(name, None, f"{name} is empty")
+    return value
+
+
+def amount(ctx: ImportContext, values: dict[str, object], name: str) -> Decimal | None:
+    raw = values.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    fmt = ctx.formats.get(name)
+    try:
+        return parse_amount(raw, fmt.decimal if fmt and fmt.decimal else ".")
+    except (ValueFormatError, InvalidOperation) as exc:
+        raise RowError(name, raw, str(exc)) from exc
+
+
+def minor(ctx: ImportContext, values: dict[str, object], name: str, currency: str) -> int | None:
+    value = amount(ctx, values, name)
+    return None if value is None else to_minor(value, currency)
+
+
+def date(ctx: ImportContext, values: dict[str, object], name: str) -> datetime.date | None:
+    raw = values.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    fmt = ctx.formats.get(name)
+    try:
+        return parse_date(raw, fmt.order if fmt and fmt.order else "YMD")
+    except ValueFormatError as exc:
+        raise RowError(name, raw, str(exc)) from exc
+
+
+def currency(values: dict[str, object], name: str, default: str) -> str:
+    raw = text(values, name, max_length=10)
+    if raw is None:
+        return default
+    try:
+        return validate_currency(_CURRENCY_SYMBOLS.get(raw, raw))
+    except CurrencyError as exc:
+        raise RowError(name, raw, str(exc)) from exc
+
+
+# People type a symbol where a code belongs; only unambiguous ones are accepted.
+_CURRENCY_SYMBOLS = {"€": "EUR", "US$": "USD", "USD$": "USD", "S/": "PEN", "S/.": "PEN"}
+
+_DEBTOR_KINDS = {
+    DebtorKind.PERSON: {
+        "person",
+        "persona",
+        "natural",
+        "personanatural",
+        "pn",
+        "pf",
+        "personafisica",
+        "fisica",
+        "individual",
+        "individuo",
+    },
+    DebtorKind.COMPANY: {
+        "company",
+        "empresa",
+        "juridica",
+        "personajuridica",
+        "pj",
+        "pm",
+        "personamoral",
+        "moral",
+        "sociedad",
+        "business",
+        "organization",
+    },
+}
+_DOCUMENT_KINDS = {
+    DocumentKind.INVOICE: {
+        "invoice",
+        "factura",
+        "fac",
+        "fv",
+        "fe",
+        "facturaelectronica",
+        "facturaventa",
+    },
+    DocumentKind.DEBIT_NOTE: {"debitnote", "notadebito", "nd", "notacargo", "cargo"},
+    DocumentKind.CREDIT_NOTE: {"creditnote", "notacredito", "nc", "abono"},
+    DocumentKind.PROMISSORY_NOTE: {"promissorynote", "pagare", "letra", "letracambio"},
+    DocumentKind.INSTALLMENT: {"installment", "cuota", "instalment"},
+}
+
+
+def _choice(
+    values: dict[str, object], name: str, table: dict[str, set[str]], label: str
+) -> str | None:
+    raw = text(values, name, max_length=60)
+    if raw is None:
+        return None
+    key = normalize_header(raw)
+    for choice, words in table.items():
+        if key in words:
+            return str(choice)
+    accepted = ", ".join(str(choice) for choice in table)
+    raise RowError(name, raw, f"unknown {label} (accepted: {accepted})")
+
+
+def debtor_kind(values: dict[str, object], name: str) -> str | None:
+    return _choice(values, name, _DEBTOR_KINDS, "debtor kind")
+
+
+def document_kind(values: dict[str, object], name: str) -> str | None:
+    return _choice(values, name, _DOCUMENT_KINDS, "document kind")
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for language in ("en", "es"):
+        for code, name in Locale(language).territories.items():
+            if len(code) == 2 and code.isalpha():
+                names[normalize_header(name)] = code
+                names[code.lower()] = code
+    return names
+
+
+def country(values: dict[str, object], name: str, default: str) -> str:
+    raw = text(values, name, max_length=60)
+    if raw is None:
+        return default
+    code = _country_names().get(normalize_header(raw))
+    if code is None:
+        raise RowError(name, raw, "unknown country (use an ISO code such as CO, MX, ES)")
+    return code
+
+
+def emails(values: dict[str, object], name: str) -> list[str]:
+    raw = text(values, name, max_length=300)
+    if raw is None:
+        return []
+    found = []
+    for part in re.split(r"[;,\s]+", raw):
+        if not part:
+            continue
+        address = unicodedata.normalize("NFC", part).lower()
+        try:
+            validate_email(address)
+        except ValidationError as exc:
+            raise RowError(name, raw, f"'{part}' is not a valid email address") from exc
+        found.append(address)
+    return found

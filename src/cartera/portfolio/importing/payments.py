@@ -1,0 +1,429 @@
+"""Payments: money received, applied to the document it names or oldest-due-first."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from cartera.core.money import to_minor
+from cartera.portfolio.identity import compact_reference, is_valid_payment_reference
+from cartera.portfolio.importing import fields
+from cartera.portfolio.importing.columns import PAYMENT_COLUMNS
+from cartera.portfolio.importing.debtors import DebtorDirectory, parse_tax_id
+from cartera.portfolio.importing.pipeline import (
+    ChunkOutcome,
+    ImportContext,
+    Importer,
+    ImportOptions,
+    RowError,
+)
+from cartera.portfolio.importing.reader import Row
+from cartera.portfolio.models import (
+    Allocation,
+    BalanceMode,
+    Creditor,
+    Debtor,
+    Document,
+    DocumentStatus,
+    EntryKind,
+    LedgerEntry,
+    Payment,
+)
+
+_DIGIT_RUNS = re.compile(r"\d[\d -]*\d")
+
+
+@dataclass
+class PaymentData:
+    row: Row
+    external_id: str | None
+    debtor_external_id: str | None
+    debtor_tax_id: str | None
+    date: datetime.date
+    currency: str
+    amount_minor: int
+    document_external_id: str | None
+    document_number: str | None
+    reference: str
+    method: str
+
+    @property
+    def quoted_reference(self) -> str | None:
+        """The payment reference the debtor quoted, when it is one of ours (check digit valid).
+
+        Banks wrap it in text ("Ref 0000000123-4 pago factura"), so every run of digits is tried.
+        """
+        if not self.reference:
+            return None
+        for candidate in _DIGIT_RUNS.findall(self.reference):
+            if is_valid_payment_reference(candidate):
+                return compact_reference(candidate)
+        return None
+
+    def content_key(self) -> str:
+        parts = [
+            self.debtor_external_id or self.debtor_tax_id or "",
+            self.date.isoformat(),
+            str(self.amount_minor),
+            self.currency,
+            self.document_external_id or self.document_number or "",
+            self.reference,
+            self.method,
+        ]
+        return hashlib.sha1("|".join(parts).encode()).hexdigest()[:20]
+
+
+class PaymentImporter(Importer):
+    kind = "payments"
+    columns = PAYMENT_COLUMNS
+    required = [("date",), ("amount",)]
+    amount_fields = ("amount",)
+    date_fields = ("date",)
+
+    @classmethod
+    def refuse_for(cls, creditor: Creditor, options: ImportOptions) -> str | None:
+        if creditor.balance_mode == BalanceMode.ERP:
+            return (
+                f"creditor {creditor.code} keeps its balances in the ERP (balance mode 'erp'): "
+                "load the ERP's open items with 'cartera import documents' instead of payments"
+            )
+        return None
+
+    def __init__(self, ctx: ImportContext):
+        super().__init__(ctx)
+        self.debtors = DebtorDirectory(ctx)
+        # Identical rows without an id are told apart by their order in the file.
+        self.occurrences: dict[str, int] = defaultdict(int)
+
+    def parse(self, row: Row) -> PaymentData:
+        values = row.values
+        if "__extra__" in values:
+            raise RowError("", values["__extra__"], "more cells than column headers")
+        external_id = fields.text(values, "external_id", max_length=80)
+        if external_id:
+            first = self.ctx.first_line_of.get(external_id)
+            if first is not None and first != row.line:
+                raise RowError(
+                    "external_id",
+                    external_id,
+                    f"appears twice in this file (first at line {first})",
+                )
+        date = fields.date(self.ctx, values, "date")
+        if date is None:
+            raise RowError("date", None, "payment date is empty")
+        currency = fields.currency(values, "currency", self.ctx.creditor.currency)
+        amount = fields.amount(self.ctx, values, "amount")
+        if amount is None:
+            raise RowError("amount", None, "amount is empty")
+        if amount <= 0:
+            raise RowError(
+                "amount",
+                values.get("amount"),
+                "a payment must be positive (a refund or correction is a reversal in Cartera)",
+            )
+        amount_minor = to_minor(amount, currency)
+        if amount_minor == 0:
+            raise RowError("amount", values.get("amount"), "amount rounds to zero")
+        raw_tax = fields.text(values, "debtor_tax_id", max_length=40)
+        tax = parse_tax_id(raw_tax, "debtor_tax_id", self.ctx.creditor.country, None)
+        return PaymentData(
+            row=row,
+            external_id=external_id,
+            debtor_external_id=fields.text(values, "debtor_external_id", max_length=80),
+            debtor_tax_id=tax.number if tax else None,
+            date=date,
+            currency=currency,
+            amount_minor=amount_minor,
+            document_external_id=fields.text(values, "document_external_id", max_length=80),
+            document_number=fields.text(values, "document_number", max_length=80),
+            reference=fields.text(values, "reference", max_length=120) or "",
+            method=fields.text(values, "method", max_length=40) or "",
+        )
+
+    def process(self, rows: list[Row]) -> ChunkOutcome:
+        outcome = ChunkOutcome()
+        parsed: list[PaymentData] = []
+        for row in rows:
+            try:
+                data = self.parse(row)
+            except RowError as error:
+                outcome.reject(row, error)
+                continue
+            if data.external_id is None:
+                key = data.content_key()
+                self.occurrences[key] += 1
+                data.external_id = f"auto-{key}-{self.occurrences[key]}"
+            parsed.append(data)
+        if not parsed:
+            return outcome
+        creditor = self.ctx.creditor
+        existing = {
+            payment.external_id: payment
+            for payment in Payment.objects.filter(
+                creditor=creditor, external_id__in=[d.external_id for d in parsed]
+            ).select_related("debtor")
+        }
+        fresh = [d for d in parsed if d.external_id not in existing]
+        for data in parsed:
+            if data.external_id in existing:
+                error = self._same_payment(existing[data.external_id], data)
+                if error:
+                    outcome.reject(data.row, error)
+                else:
+                    outcome.unchanged += 1
+        if not fresh:
+            return outcome
+        documents = self._documents_named(fresh)
+        debtors = self._debtors_named(fresh, documents)
+        targets: list[tuple[PaymentData, Debtor, Document | None]] = []
+        for data in fresh:
+            try:
+                debtor, document = self._resolve(data, debtors, documents)
+            except RowError as error:
+                outcome.reject(data.row, error)
+                continue
+            targets.append((data, debtor, document))
+        self._apply(targets, documents)
+        outcome.created += len(targets)
+        return outcome
+
+    def _same_payment(self, payment: Payment, data: PaymentData) -> RowError | None:
+        mismatches = []
+        if payment.date != data.date:
+            mismatches.append(f"date {payment.date}")
+        if payment.amount_minor != data.amount_minor or payment.currency != data.currency:
+            mismatches.append(f"amount {payment.amount} {payment.currency}")
+        if data.debtor_external_id and payment.debtor.external_id != data.debtor_external_id:
+            mismatches.append(f"debtor {payment.debtor.external_id}")
+        if not mismatches:
+            return None
+        return RowError(
+            "external_id",
+            data.external_id,
+            f"payment already recorded with {', '.join(mismatches)}; "
+            "a recorded payment is corrected by a reversal, not by a new file",
+        )
+
+    def _documents_named(self, fresh: list[PaymentData]) -> dict[str, list[Document]]:
+        """Documents the rows name, keyed 'id:…', 'no:…' and 'ref:…'; locked for this chunk."""
+        ids = {d.document_external_id for d in fresh if d.document_external_id}
+        numbers = {d.document_number for d in fresh if d.document_number}
+        references = {d.quoted_reference for d in fresh if d.quoted_reference}
+        found: dict[str, list[Document]] = defaultdict(list)
+        if not (ids or numbers or references):
+            return found
+        query = Q(external_id__in=ids) | Q(number__in=numbers) | Q(payment_reference__in=references)
+        for document in Document.objects.select_for_update().filter(
+            query, creditor=self.ctx.creditor
+        ):
+            if document.external_id in ids:
+                found[f"id:{document.external_id}"].append(document)
+            if document.number in numbers:
+                found[f"no:{document.number}"].append(document)
+            if document.payment_reference in references:
+                found[f"ref:{document.payment_reference}"].append(document)
+        return found
+
+    def _debtors_named(
+        self, fresh: list[PaymentData], documents: dict[str, list[Document]]
+    ) -> dict[str, list[Debtor]]:
+        external_ids = {d.debtor_external_id for d in fresh if d.debtor_external_id}
+        tax_ids = {d.debtor_tax_id for d in fresh if d.debtor_tax_id}
+        references = {d.quoted_reference for d in fresh if d.quoted_reference}
+        document_debtors = {doc.debtor_id for docs in documents.values() for doc in docs}
+        query = (
+            Q(external_id__in=external_ids)
+            | Q(tax_id__in=tax_ids)
+            | Q(payment_reference__in=references)
+            | Q(pk__in=document_debtors)
+        )
+        found: dict[str, list[Debtor]] = defaultdict(list)
+        for debtor in Debtor.objects.filter(query, creditor=self.ctx.creditor):
+            found[f"id:{debtor.external_id}"].append(debtor)
+            found[f"pk:{debtor.pk}"].append(debtor)
+            if debtor.tax_id:
+                found[f"tax:{debtor.tax_id}"].append(debtor)
+            found[f"ref:{debtor.payment_reference}"].append(debtor)
+        return found
+
+    def _resolve(
+        self,
+        data: PaymentData,
+        debtors: dict[str, list[Debtor]],
+        documents: dict[str, list[Document]],
+    ) -> tuple[Debtor, Document | None]:
+        debtor: Debtor | None = None
+        if data.debtor_external_id:
+            matches = debtors.get(f"id:{data.debtor_external_id}", [])
+            if not matches:
+                raise RowError("debtor_external_id", data.debtor_external_id, "no such debtor")
+            debtor = matches[0]
+        elif data.debtor_tax_id:
+            matches = debtors.get(f"tax:{data.debtor_tax_id}", [])
+            if len(matches) != 1:
+                raise RowError(
+                    "debtor_tax_id",
+                    data.debtor_tax_id,
+                    "no debtor has this tax id"
+                    if not matches
+                    else f"{len(matches)} debtors share this tax id; use debtor_external_id",
+                )
+            debtor = matches[0]
+        document = self._named_document(data, debtor, documents)
+        if document is None and data.quoted_reference:
+            by_reference = debtors.get(f"ref:{data.quoted_reference}", [])
+            if by_reference and debtor is None:
+                debtor = by_reference[0]
+        if document is not None:
+            owner = debtors[f"pk:{document.debtor_id}"][0]
+            if debtor is not None and owner.pk != debtor.pk:
+                raise RowError(
+                    "document_number",
+                    document.number,
+                    f"document {document.number} belongs to debtor {owner.external_id}, "
+                    f"not {debtor.external_id}",
+                )
+            debtor = owner
+            if document.currency != data.currency:
+                raise RowError(
+                    "currency",
+                    data.currency,
+                    f"document {document.number} is in {document.currency}",
+                )
+        if debtor is None:
+            raise RowError(
+                "debtor_external_id",
+                None,
+                "cannot tell whose payment this is: give the debtor, a document or a payment "
+                "reference",
+            )
+        return debtor, document
+
+    def _named_document(
+        self, data: PaymentData, debtor: Debtor | None, documents: dict[str, list[Document]]
+    ) -> Document | None:
+        if data.document_external_id:
+            matches = documents.get(f"id:{data.document_external_id}", [])
+            if not matches:
+                raise RowError(
+                    "document_external_id", data.document_external_id, "no such document"
+                )
+            return matches[0]
+        if data.document_number:
+            matches = documents.get(f"no:{data.document_number}", [])
+            if debtor is not None:
+                matches = [doc for doc in matches if doc.debtor_id == debtor.pk]
+            if not matches:
+                raise RowError("document_number", data.document_number, "no such document")
+            if len(matches) > 1:
+                raise RowError(
+                    "document_number",
+                    data.document_number,
+                    f"{len(matches)} documents have this number; give the debtor too",
+                )
+            return matches[0]
+        if data.quoted_reference:
+            matches = documents.get(f"ref:{data.quoted_reference}", [])
+            return matches[0] if matches else None
+        return None
+
+    def _apply(
+        self,
+        targets: list[tuple[PaymentData, Debtor, Document | None]],
+        named: dict[str, list[Document]],
+    ) -> None:
+        """Create the payments and allocate them; balances follow within the chunk."""
+        creditor = self.ctx.creditor
+        now = timezone.now()
+        open_documents = self._open_documents(
+            {debtor.pk for _, debtor, doc in targets if doc is None}
+        )
+        by_pk: dict[int, Document] = {doc.pk: doc for docs in named.values() for doc in docs} | {
+            doc.pk: doc for docs in open_documents.values() for doc in docs
+        }
+        payments: list[Payment] = []
+        entries: list[LedgerEntry] = []
+        allocations: list[Allocation] = []
+        touched: dict[int, Document] = {}
+        for data, debtor, document in sorted(targets, key=lambda t: (t[0].date, t[0].row.line)):
+            payment = Payment(
+                creditor=creditor,
+                debtor=debtor,
+                external_id=data.external_id,
+                date=data.date,
+                currency=data.currency,
+                amount_minor=data.amount_minor,
+                unapplied_minor=data.amount_minor,
+                reference=data.reference,
+                method=data.method,
+                batch=self.ctx.batch,
+                created_at=now,
+            )
+            payments.append(payment)
+            if document is not None:
+                candidates = [by_pk[document.pk]]
+            else:
+                candidates = [
+                    doc
+                    for doc in open_documents.get(debtor.pk, [])
+                    if doc.currency == data.currency
+                    and (doc.issue_date is None or doc.issue_date <= data.date)
+                ]
+            for doc in candidates:
+                if payment.unapplied_minor == 0:
+                    break
+                share = min(payment.unapplied_minor, doc.balance_minor)
+                if share <= 0:
+                    continue
+                entry = LedgerEntry(
+                    creditor=creditor,
+                    document=doc,
+                    kind=EntryKind.PAYMENT,
+                    amount_minor=-share,
+                    currency=doc.currency,
+                    effective_date=max(data.date, doc.issue_date or data.date),
+                    payment=payment,
+                    batch=self.ctx.batch,
+                    recorded_by=self.ctx.actor.label,
+                    recorded_at=now,
+                )
+                entries.append(entry)
+                allocations.append(
+                    Allocation(payment=payment, document=doc, amount_minor=share, entry=entry)
+                )
+                payment.unapplied_minor -= share
+                doc.balance_minor -= share
+                doc.status = DocumentStatus.OPEN if doc.balance_minor else DocumentStatus.CLOSED
+                doc.updated_at = now
+                touched[doc.pk] = doc
+        Payment.objects.bulk_create(payments, batch_size=1000)
+        for entry in entries:
+            entry.payment_id = entry.payment.pk
+        LedgerEntry.objects.bulk_create(entries, batch_size=1000)
+        for allocation in allocations:
+            allocation.payment_id = allocation.payment.pk
+            allocation.entry_id = allocation.entry.pk
+        Allocation.objects.bulk_create(allocations, batch_size=1000)
+        if touched:
+            Document.objects.bulk_update(
+                list(touched.values()), ["balance_minor", "status", "updated_at"], batch_size=1000
+            )
+
+    def _open_documents(self, debtor_ids: set[int]) -> dict[int, list[Document]]:
+        """Each debtor's documents with something owed, oldest due first."""
+        found: dict[int, list[Document]] = defaultdict(list)
+        if not debtor_ids:
+            return found
+        for document in (
+            Document.objects.select_for_update()
+            .filter(creditor=self.ctx.creditor, debtor_id__in=debtor_ids, balance_minor__gt=0)
+            .order_by("due_date", "id")
+        ):
+            found[document.debtor_id].append(document)
+        return found

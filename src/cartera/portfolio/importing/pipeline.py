@@ -1,0 +1,449 @@
+"""The shape every import shares: read, check columns, infer formats, process in chunks.
+
+Each kind of file (debtors, documents, payments) is an `Importer` that turns a chunk of rows
+into writes. The pipeline keeps the batch row, the rejected-rows file, the counts, the
+transactions (`--dry-run` and `--all-or-nothing` roll back) and the audit event.
+"""
+
+from __future__ import annotations
+
+import abc
+import csv
+import datetime
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cartera.core.audit import Actor, audit_record
+from cartera.portfolio.importing.reader import FileUnreadable, Row, TabularFile
+from cartera.portfolio.importing.values import ColumnContradiction, ColumnFormat
+from cartera.portfolio.models import BatchStatus, Creditor, ImportBatch
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_SOME_REJECTED = 3
+EXIT_NOTHING_LANDED = 4
+
+
+class RowError(Exception):
+    """A row cannot land: which column, which value, and why."""
+
+    def __init__(self, column: str, value: object, reason: str):
+        super().__init__(reason)
+        self.column = column
+        self.value = "" if value is None else str(value)
+        self.reason = reason
+
+
+class FileRefused(Exception):
+    """The whole file is refused before any row is written."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    locale: str | None = None
+    as_of: datetime.date | None = None
+    mapping: dict[str, str] | None = None
+    dry_run: bool = False
+    all_or_nothing: bool = False
+    full_snapshot: bool = False
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    file: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rows_read: int = 0
+    rejected_file: str | None = None
+    batch_id: int | None = None
+    dry_run: bool = False
+    message: str = ""
+    ignored_columns: list[str] = field(default_factory=list)
+    closed: int = 0
+
+    @property
+    def landed(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    @property
+    def exit_code(self) -> int:
+        if not self.landed and (self.message or self.rejected):
+            return EXIT_NOTHING_LANDED
+        if self.rejected:
+            return EXIT_SOME_REJECTED
+        return EXIT_OK
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "rejected_file": self.rejected_file,
+            "rows": self.rows_read,
+            "batch": self.batch_id,
+            "dry_run": self.dry_run,
+            "message": self.message or None,
+            **({"closed": self.closed} if self.closed else {}),
+        }
+
+
+@dataclass
+class ImportContext:
+    creditor: Creditor
+    batch: ImportBatch
+    options: ImportOptions
+    actor: Actor
+    locale: str
+    as_of: datetime.date
+    formats: dict[str, ColumnFormat]
+    fields: set[str]
+    first_line_of: dict[str, int]
+
+
+@dataclass
+class ChunkOutcome:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejections: list[tuple[Row, RowError]] = field(default_factory=list)
+
+    def reject(self, row: Row, error: RowError) -> None:
+        self.rejections.append((row, error))
+
+
+class Importer(abc.ABC):
+    kind: ClassVar[str]
+    columns: ClassVar[dict[str, list[str]]]
+    # Each tuple: at least one of these columns must be in the file.
+    required: ClassVar[list[tuple[str, ...]]]
+    amount_fields: ClassVar[tuple[str, ...]] = ()
+    date_fields: ClassVar[tuple[str, ...]] = ()
+    # The column whose value identifies a row, and its fallback when the file lacks it.
+    key_fields: ClassVar[tuple[str, ...]] = ("external_id",)
+
+    def __init__(self, ctx: ImportContext):
+        self.ctx = ctx
+
+    @classmethod
+    def refuse_for(cls, creditor: Creditor, options: ImportOptions) -> str | None:
+        """A reason to refuse the whole file before reading it, or None."""
+        return None
+
+    @classmethod
+    def row_key(cls, row: Row) -> str | None:
+        for name in cls.key_fields:
+            value = row.values.get(name)
+            if value not in (None, ""):
+                return str(value).strip()
+        return None
+
+    @abc.abstractmethod
+    def process(self, rows: list[Row]) -> ChunkOutcome:
+        """Validate and write one chunk of rows."""
+
+    def finish(self, result: ImportResult) -> None:  # noqa: B027 - optional hook
+        """Work after the last chunk (e.g. closing what a full snapshot no longer lists)."""
+
+
+class _Rollback(Exception):
+    pass
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+class RejectedWriter:
+    """Writes rejected rows, with line, column, value and reason, next to the input file."""
+
+    def __init__(self, source: Path, headers: list[str]):
+        self.path = source.with_name(source.name + ".rejected.csv")
+        self.headers = headers
+        self._handle: Any = None
+        self._writer: Any = None
+        self.count = 0
+
+    def write(self, row: Row, error: RowError) -> None:
+        if self._writer is None:
+            self._handle = self.path.open("w", newline="", encoding="utf-8-sig")
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["line", "column", "value", "reason", *self.headers])
+        original = [_cell(row.raw.get(header)) for header in self.headers]
+        self._writer.writerow([row.line, error.column, error.value, error.reason, *original])
+        self.count += 1
+
+    def close(self) -> str | None:
+        if self._handle is not None:
+            self._handle.close()
+            return str(self.path)
+        # A file left by an earlier run would now describe rows that landed.
+        self.path.unlink(missing_ok=True)
+        return None
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _check_columns(importer: type[Importer], table: TabularFile) -> None:
+    present = set(table.fields)
+    for group in importer.required:
+        if not present.intersection(group):
+            wanted = " or ".join(group)
+            aliases = ", ".join(importer.columns[group[0]][:8])
+            raise FileRefused(
+                f"{table.path.name}: missing column {wanted} "
+                f"(accepted headers include: {aliases}; or pass --map 'Header={group[0]}')"
+            )
+
+
+def _prescan(
+    importer: type[Importer], table: TabularFile, locale: str
+) -> tuple[dict[str, ColumnFormat], dict[str, int], int]:
+    """One cheap pass: evidence for amount/date formats, and the first line of every key."""
+    formats = {
+        name: ColumnFormat(name, "amount")
+        for name in importer.amount_fields
+        if name in table.fields
+    }
+    formats.update(
+        {name: ColumnFormat(name, "date") for name in importer.date_fields if name in table.fields}
+    )
+    first_line_of: dict[str, int] = {}
+    count = 0
+    for row in table.rows():
+        count += 1
+        for name, fmt in formats.items():
+            fmt.observe(row.line, row.values.get(name))
+        key = importer.row_key(row)
+        if key is not None:
+            first_line_of.setdefault(key, row.line)
+    for fmt in formats.values():
+        fmt.resolve(locale)
+    return formats, first_line_of, count
+
+
+def run_import(
+    importer_class: type[Importer],
+    *,
+    creditor: Creditor,
+    path: str | Path,
+    actor: Actor,
+    options: ImportOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    options = options or ImportOptions()
+    path = Path(path)
+    result = ImportResult(kind=importer_class.kind, file=str(path), dry_run=options.dry_run)
+    locale = options.locale or creditor.locale
+    as_of = options.as_of or timezone.localdate()
+    try:
+        refusal = importer_class.refuse_for(creditor, options)
+        if refusal:
+            raise FileRefused(refusal)
+        table = TabularFile(path, columns=importer_class.columns, mapping=options.mapping)
+        _check_columns(importer_class, table)
+        formats, first_line_of, _ = _prescan(importer_class, table, locale)
+    except (FileUnreadable, FileRefused, ColumnContradiction) as exc:
+        result.message = str(exc)
+        if not options.dry_run:
+            _record_refusal(importer_class.kind, creditor, path, actor, options, result)
+        return result
+    result.ignored_columns = list(table.ignored_headers)
+    sha256, size = file_digest(path)
+    batch = ImportBatch(
+        creditor=creditor,
+        kind=importer_class.kind,
+        file_name=path.name,
+        file_sha256=sha256,
+        file_size=size,
+        actor=actor.label,
+        user=actor.user if actor.user is not None and actor.user.pk else None,
+        options=_options_json(options, locale, as_of),
+    )
+    ctx = ImportContext(
+        creditor=creditor,
+        batch=batch,
+        options=options,
+        actor=actor,
+        locale=locale,
+        as_of=as_of,
+        formats=formats,
+        fields=set(table.fields),
+        first_line_of=first_line_of,
+    )
+    rejected = RejectedWriter(path, table.headers)
+    single_transaction = options.dry_run or options.all_or_nothing
+    try:
+        if single_transaction:
+            try:
+                with transaction.atomic():
+                    batch.save()
+                    _process_all(importer_class, ctx, table, rejected, result, progress)
+                    if options.dry_run or result.rejected:
+                        raise _Rollback
+            except _Rollback:
+                pass
+            if not options.dry_run and result.rejected:
+                result.message = (
+                    f"nothing landed: {result.rejected} row(s) rejected and --all-or-nothing "
+                    "was given"
+                )
+                result.created = result.updated = result.unchanged = 0
+        else:
+            batch.save()
+            _process_all(importer_class, ctx, table, rejected, result, progress)
+    except Exception:
+        rejected.close()
+        if batch.pk and not single_transaction:
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                status=BatchStatus.FAILED, finished_at=timezone.now()
+            )
+        raise
+    result.rejected_file = rejected.close()
+    if options.dry_run:
+        return result
+    if single_transaction and result.rejected:
+        batch.pk = None
+        _record_refusal(importer_class.kind, creditor, path, actor, options, result)
+        return result
+    _finish_batch(batch, result, actor)
+    return result
+
+
+def _process_all(
+    importer_class: type[Importer],
+    ctx: ImportContext,
+    table: TabularFile,
+    rejected: RejectedWriter,
+    result: ImportResult,
+    progress: Callable[[int], None] | None,
+) -> None:
+    importer = importer_class(ctx)
+    chunk_size = settings.CARTERA_IMPORT_CHUNK
+    for chunk in _chunks(table.rows(), chunk_size):
+        with transaction.atomic():
+            outcome = importer.process(chunk)
+        result.rows_read += len(chunk)
+        result.created += outcome.created
+        result.updated += outcome.updated
+        result.unchanged += outcome.unchanged
+        for row, error in sorted(outcome.rejections, key=lambda item: item[0].line):
+            rejected.write(row, error)
+        result.rejected += len(outcome.rejections)
+        if progress is not None:
+            progress(result.rows_read)
+    with transaction.atomic():
+        importer.finish(result)
+
+
+def _options_json(options: ImportOptions, locale: str, as_of: datetime.date) -> dict[str, Any]:
+    return {
+        "locale": locale,
+        "as_of": as_of.isoformat(),
+        "mapping": options.mapping or {},
+        "all_or_nothing": options.all_or_nothing,
+        "full_snapshot": options.full_snapshot,
+    }
+
+
+def _finish_batch(batch: ImportBatch, result: ImportResult, actor: Actor) -> None:
+    batch.rows_read = result.rows_read
+    batch.created = result.created
+    batch.updated = result.updated
+    batch.unchanged = result.unchanged
+    batch.rejected = result.rejected
+    batch.rejected_file = result.rejected_file or ""
+    batch.status = BatchStatus.PARTIAL if result.rejected else BatchStatus.DONE
+    batch.finished_at = timezone.now()
+    if result.closed:
+        batch.message = f"{result.closed} document(s) closed: missing from the full snapshot"
+    batch.save()
+    result.batch_id = batch.pk
+    audit_record(
+        actor=actor,
+        action=f"import.{batch.kind}",
+        obj=batch,
+        creditor_id=batch.creditor_id,
+        changes={
+            "file": batch.file_name,
+            "sha256": batch.file_sha256,
+            "rows": result.rows_read,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "rejected": result.rejected,
+            "closed": result.closed,
+        },
+    )
+
+
+def _record_refusal(
+    kind: str,
+    creditor: Creditor,
+    path: Path,
+    actor: Actor,
+    options: ImportOptions,
+    result: ImportResult,
+) -> None:
+    """A refused file is still a batch: who tried to load what, and why it was refused."""
+    sha256, size = file_digest(path) if path.is_file() else ("", 0)
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            creditor=creditor,
+            kind=kind,
+            file_name=path.name,
+            file_sha256=sha256,
+            file_size=size,
+            actor=actor.label,
+            user=actor.user if actor.user is not None and actor.user.pk else None,
+            options=_options_json(
+                options, options.locale or creditor.locale, options.as_of or timezone.localdate()
+            ),
+            status=BatchStatus.REFUSED,
+            rows_read=result.rows_read,
+            rejected=result.rejected,
+            rejected_file=result.rejected_file or "",
+            message=result.message,
+            finished_at=timezone.now(),
+        )
+        result.batch_id = batch.pk
+        audit_record(
+            actor=actor,
+            action=f"import.{kind}.refused",
+            obj=batch,
+            creditor_id=creditor.pk,
+            changes={"file": path.name, "sha256": sha256, "reason": result.message},
+        )

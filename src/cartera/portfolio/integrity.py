@@ -1,0 +1,82 @@
+"""`cartera check`: proofs that the caches agree with the ledger and payments are not overspent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    creditor: str
+    object: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"[{self.kind}] {self.creditor} {self.object}: {self.detail}"
+
+
+_CHECKS = {
+    "balance": """
+        SELECT c.code, d.external_id, d.balance_minor, COALESCE(s.total, 0)
+        FROM portfolio_document d
+        JOIN portfolio_creditor c ON c.id = d.creditor_id
+        LEFT JOIN (SELECT document_id, SUM(amount_minor) AS total
+                   FROM portfolio_ledgerentry GROUP BY document_id) s ON s.document_id = d.id
+        WHERE d.balance_minor <> COALESCE(s.total, 0)
+    """,
+    "status": """
+        SELECT c.code, d.external_id, d.status, d.balance_minor
+        FROM portfolio_document d JOIN portfolio_creditor c ON c.id = d.creditor_id
+        WHERE (d.status = 'open') <> (d.balance_minor <> 0)
+    """,
+    "allocation": """
+        SELECT c.code, p.external_id, p.amount_minor, COALESCE(a.total, 0), p.unapplied_minor
+        FROM portfolio_payment p
+        JOIN portfolio_creditor c ON c.id = p.creditor_id
+        LEFT JOIN (SELECT payment_id, SUM(amount_minor) AS total
+                   FROM portfolio_allocation GROUP BY payment_id) a ON a.payment_id = p.id
+        WHERE COALESCE(a.total, 0) > p.amount_minor
+           OR p.unapplied_minor <> p.amount_minor - COALESCE(a.total, 0)
+    """,
+    "entry": """
+        SELECT c.code, CAST(al.id AS VARCHAR(20)), al.amount_minor, e.amount_minor, e.kind
+        FROM portfolio_allocation al
+        JOIN portfolio_ledgerentry e ON e.id = al.entry_id
+        JOIN portfolio_payment p ON p.id = al.payment_id
+        JOIN portfolio_creditor c ON c.id = p.creditor_id
+        WHERE e.amount_minor <> -al.amount_minor OR e.document_id <> al.document_id
+           OR e.payment_id IS NULL OR e.payment_id <> al.payment_id
+    """,
+    "currency": """
+        SELECT c.code, d.external_id, d.currency, e.currency
+        FROM portfolio_ledgerentry e
+        JOIN portfolio_document d ON d.id = e.document_id
+        JOIN portfolio_creditor c ON c.id = d.creditor_id
+        WHERE e.currency <> d.currency OR e.creditor_id <> d.creditor_id
+    """,
+}
+
+_DESCRIBE = {
+    "balance": lambda r: f"cached balance {r[2]} but the ledger sums to {r[3]} (minor units)",
+    "status": lambda r: f"status {r[2]} with balance {r[3]}",
+    "allocation": lambda r: (
+        f"amount {r[2]}, allocated {r[3]}, unapplied {r[4]} (minor units): over-allocated "
+        "or unapplied out of step"
+    ),
+    "entry": lambda r: f"allocation {r[2]} does not match its ledger entry {r[3]} ({r[4]})",
+    "currency": lambda r: f"document in {r[2]} has a ledger entry in {r[3]} or of another creditor",
+}
+
+
+def integrity_problems(limit: int = 1000) -> list[Problem]:
+    """Every broken invariant (at most `limit` of each kind), empty when all hold."""
+    problems: list[Problem] = []
+    with connection.cursor() as cursor:
+        for kind, sql in _CHECKS.items():
+            cursor.execute(f"{sql} LIMIT {int(limit)}")
+            for record in cursor.fetchall():
+                problems.append(Problem(kind, record[0], str(record[1]), _DESCRIBE[kind](record)))
+    return problems

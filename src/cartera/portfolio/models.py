@@ -1,0 +1,426 @@
+"""Creditors, debtors and their contact points, documents, the ledger, payments and imports.
+
+Amounts are integers in the currency's minor unit (`*_minor`), see `cartera.core.money`.
+A document's balance is the sum of its ledger entries; `Document.balance_minor` is a cache that
+`cartera check` proves equal to the ledger.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+from cartera.core.money import from_minor
+
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+
+
+class BalanceMode(models.TextChoices):
+    LEDGER = "ledger", _("Ledger: Cartera records the payments")
+    ERP = "erp", _("ERP: the ERP sends open balances every day")
+
+
+class Creditor(models.Model):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    tax_id = models.CharField(_("tax id"), max_length=40, blank=True, default="")
+    country = models.CharField(_("country"), max_length=2)
+    currency = models.CharField(_("base currency"), max_length=3)
+    locale = models.CharField(_("locale"), max_length=16)
+    timezone = models.CharField(_("time zone"), max_length=64)
+    balance_mode = models.CharField(
+        _("balance mode"), max_length=10, choices=BalanceMode.choices, default=BalanceMode.LEDGER
+    )
+    # Last number handed out for payment references (debtors and documents share it).
+    reference_counter = models.BigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), default=now, editable=False)
+
+    class Meta:
+        verbose_name = _("creditor")
+        verbose_name_plural = _("creditors")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(currency__regex=CURRENCY_PATTERN), name="creditor_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Membership(models.Model):
+    """A user may see and work the creditors they are a member of (superusers see all)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="memberships")
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "creditor"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.creditor.code}"
+
+
+class DebtorKind(models.TextChoices):
+    PERSON = "person", _("Person")
+    COMPANY = "company", _("Company")
+
+
+class Debtor(models.Model):
+    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="debtors")
+    external_id = models.CharField(_("external id"), max_length=80)
+    tax_id = models.CharField(_("tax id"), max_length=40, blank=True, default="")
+    tax_id_type = models.CharField(_("tax id type"), max_length=10, blank=True, default="")
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=DebtorKind.choices, default=DebtorKind.COMPANY
+    )
+    name = models.CharField(_("name"), max_length=200)
+    country = models.CharField(_("country"), max_length=2)
+    region = models.CharField(_("region"), max_length=100, blank=True, default="")
+    city = models.CharField(_("city"), max_length=100, blank=True, default="")
+    timezone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=20)
+    created_at = models.DateTimeField(_("created"), default=now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=now)
+
+    class Meta:
+        verbose_name = _("debtor")
+        verbose_name_plural = _("debtors")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "external_id"], name="debtor_external_id_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["creditor", "payment_reference"], name="debtor_reference_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["creditor", "tax_id"], name="debtor_tax_id_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
+
+
+class ContactKind(models.TextChoices):
+    EMAIL = "email", _("Email")
+    MOBILE = "mobile", _("Mobile phone")
+    LANDLINE = "landline", _("Landline")
+    PHONE = "phone", _("Phone")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    ADDRESS = "address", _("Postal address")
+
+
+class ContactPoint(models.Model):
+    """A way to reach a debtor, with consent per channel (None: not stated)."""
+
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="contact_points")
+    kind = models.CharField(_("kind"), max_length=10, choices=ContactKind.choices)
+    value = models.CharField(
+        _("value"), max_length=300, help_text=_("E.164 phone, lower-case email or address")
+    )
+    label = models.CharField(_("as written"), max_length=300, blank=True, default="")
+    is_primary = models.BooleanField(_("primary"), default=False)
+    verified = models.BooleanField(_("verified"), default=False)
+    valid = models.BooleanField(
+        _("valid"), default=True, help_text=_("False after a hard bounce or a wrong number")
+    )
+    consent_call = models.BooleanField(_("calls allowed"), null=True, blank=True)
+    consent_sms = models.BooleanField(_("SMS allowed"), null=True, blank=True)
+    consent_whatsapp = models.BooleanField(_("WhatsApp allowed"), null=True, blank=True)
+    consent_email = models.BooleanField(_("email allowed"), null=True, blank=True)
+    consent_letter = models.BooleanField(_("letters allowed"), null=True, blank=True)
+    do_not_contact = models.BooleanField(_("do not contact"), default=False)
+    source = models.CharField(_("source"), max_length=60, blank=True, default="")
+    created_at = models.DateTimeField(_("created"), default=now, editable=False)
+
+    class Meta:
+        verbose_name = _("contact point")
+        verbose_name_plural = _("contact points")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["debtor", "kind", "value"], name="contact_point_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", _("Invoice")
+    DEBIT_NOTE = "debit_note", _("Debit note")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    PROMISSORY_NOTE = "promissory_note", _("Promissory note")
+    INSTALLMENT = "installment", _("Installment")
+
+
+class DocumentStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class Document(models.Model):
+    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="documents")
+    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=DocumentKind.choices, default=DocumentKind.INVOICE
+    )
+    number = models.CharField(_("number"), max_length=80)
+    external_id = models.CharField(_("external id"), max_length=80)
+    issue_date = models.DateField(_("issue date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"))
+    currency = models.CharField(_("currency"), max_length=3)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    # Cache of the ledger: positive for what is owed, negative for an open credit note.
+    balance_minor = models.BigIntegerField(_("open balance (minor units)"), default=0)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.OPEN
+    )
+    payment_reference = models.CharField(_("payment reference"), max_length=20)
+    batch = models.ForeignKey(
+        "ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=now)
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "external_id"], name="document_external_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_minor__gt=0), name="document_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=CURRENCY_PATTERN), name="document_currency_iso"
+            ),
+        ]
+        indexes = [
+            # Aging and worklists read only open documents: keep that index small.
+            models.Index(
+                fields=["creditor", "due_date"],
+                name="document_open_due_idx",
+                condition=~Q(balance_minor=0),
+            ),
+            models.Index(fields=["debtor", "due_date"], name="document_debtor_due_idx"),
+            models.Index(fields=["creditor", "number"], name="document_number_idx"),
+            models.Index(fields=["creditor", "payment_reference"], name="document_reference_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.currency)
+
+    @property
+    def balance(self) -> Decimal:
+        return from_minor(self.balance_minor, self.currency)
+
+
+class EntryKind(models.TextChoices):
+    CHARGE = "charge", _("Charge (document issued)")
+    CREDIT = "credit", _("Credit note issued")
+    PAYMENT = "payment", _("Payment applied")
+    EXTERNAL_PAYMENT = "external_payment", _("Payment recorded outside Cartera")
+    ADJUSTMENT = "adjustment", _("Amount adjustment")
+    REVERSAL = "reversal", _("Reversal")
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise TypeError("ledger entries are immutable: post a reversal instead")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise TypeError("ledger entries are never deleted: post a reversal instead")
+
+
+class LedgerEntry(models.Model):
+    """An immutable change to a document's balance."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(_("kind"), max_length=20, choices=EntryKind.choices)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    effective_date = models.DateField(_("effective date"))
+    payment = models.ForeignKey(
+        "Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    batch = models.ForeignKey(
+        "ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    memo = models.CharField(_("memo"), max_length=200, blank=True, default="")
+    recorded_by = models.CharField(_("recorded by"), max_length=150)
+    recorded_at = models.DateTimeField(_("recorded at"), default=now)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["effective_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount_minor=0), name="entry_amount_nonzero"),
+            models.CheckConstraint(
+                condition=Q(currency__regex=CURRENCY_PATTERN), name="entry_currency_iso"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["document", "effective_date"], name="entry_document_date_idx"),
+            models.Index(fields=["creditor", "effective_date"], name="entry_creditor_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {from_minor(self.amount_minor, self.currency)}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None:
+            raise TypeError("ledger entries are immutable: post a reversal instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise TypeError("ledger entries are never deleted: post a reversal instead")
+
+
+class Payment(models.Model):
+    """Money received from a debtor; `Allocation`s apply it to documents."""
+
+    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="payments")
+    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="payments")
+    external_id = models.CharField(_("external id"), max_length=80)
+    date = models.DateField(_("date"))
+    currency = models.CharField(_("currency"), max_length=3)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    # Cache: amount minus what is allocated; an unapplied remainder is the debtor's credit.
+    unapplied_minor = models.BigIntegerField(_("unapplied (minor units)"), default=0)
+    reference = models.CharField(_("reference"), max_length=120, blank=True, default="")
+    method = models.CharField(_("method"), max_length=40, blank=True, default="")
+    batch = models.ForeignKey(
+        "ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=now, editable=False)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creditor", "external_id"], name="payment_external_id_unique"
+            ),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(unapplied_minor__gte=0)
+                & Q(unapplied_minor__lte=models.F("amount_minor")),
+                name="payment_not_over_allocated",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=CURRENCY_PATTERN), name="payment_currency_iso"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["debtor", "date"], name="payment_debtor_date_idx"),
+            # Unapplied credits (aging, cash application) are few: keep their index small.
+            models.Index(
+                fields=["creditor", "date"],
+                name="payment_unapplied_idx",
+                condition=Q(unapplied_minor__gt=0),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {from_minor(self.amount_minor, self.currency)} {self.currency}"
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.currency)
+
+
+class Allocation(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="allocations")
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="allocation")
+    created_at = models.DateTimeField(_("created"), default=now, editable=False)
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_minor__gt=0), name="allocation_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} → {self.document_id}: {self.amount_minor}"
+
+
+class ImportKind(models.TextChoices):
+    DEBTORS = "debtors", _("Debtors")
+    DOCUMENTS = "documents", _("Documents")
+    PAYMENTS = "payments", _("Payments")
+
+
+class BatchStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    PARTIAL = "partial", _("Done, some rows rejected")
+    REFUSED = "refused", _("Refused, nothing landed")
+    FAILED = "failed", _("Failed")
+
+
+class ImportBatch(models.Model):
+    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="batches")
+    kind = models.CharField(_("kind"), max_length=12, choices=ImportKind.choices)
+    file_name = models.CharField(_("file"), max_length=400)
+    file_sha256 = models.CharField(_("SHA-256"), max_length=64)
+    file_size = models.BigIntegerField(_("size (bytes)"), default=0)
+    actor = models.CharField(_("by"), max_length=150)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=BatchStatus.choices, default=BatchStatus.RUNNING
+    )
+    rows_read = models.IntegerField(_("rows read"), default=0)
+    created = models.IntegerField(_("created"), default=0)
+    updated = models.IntegerField(_("updated"), default=0)
+    unchanged = models.IntegerField(_("unchanged"), default=0)
+    rejected = models.IntegerField(_("rejected"), default=0)
+    rejected_file = models.CharField(
+        _("rejected rows file"), max_length=400, blank=True, default=""
+    )
+    message = models.TextField(_("message"), blank=True, default="")
+    started_at = models.DateTimeField(_("started"), default=now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.file_name}"

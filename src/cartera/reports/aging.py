@@ -1,0 +1,220 @@
+"""Aging: open balances at the end of a day, by days past due, per currency.
+
+Two set-based statements whatever the portfolio size: one for documents, one for unapplied
+payments. A document's balance at the end of day D is its cached balance minus the ledger
+entries dated after D, so a report for today reads only the (small) set of open documents
+and any past date stays exact.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import connection
+
+from cartera.core.money import minor_str
+from cartera.portfolio.models import Creditor
+
+By = Literal["creditor", "debtor"]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    low: int | None  # lowest dpd included (None: no lower bound)
+    high: int | None  # highest dpd included (None: no upper bound)
+
+
+def make_buckets(bounds: Sequence[int] | None = None) -> list[Bucket]:
+    """`current` (dpd <= 0), then one bucket up to each bound, then an open last one."""
+    bounds = list(settings.CARTERA_AGING_BUCKETS if bounds is None else bounds)
+    if not bounds or any(b <= 0 for b in bounds) or bounds != sorted(set(bounds)):
+        raise ValueError("bucket bounds must be increasing positive day counts, e.g. 30,60,90")
+    buckets = [Bucket("current", None, 0)]
+    low = 1
+    for bound in bounds:
+        buckets.append(Bucket(f"{low}-{bound}", low, bound))
+        low = bound + 1
+    buckets.append(Bucket(f"{low}+", low, None))
+    return buckets
+
+
+@dataclass
+class AgingRow:
+    key: dict[str, str]
+    currency: str
+    amounts: dict[str, int]
+    credits: int = 0
+    documents: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.amounts.values())
+
+    @property
+    def net(self) -> int:
+        return self.total + self.credits
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "currency": self.currency,
+            "amounts": {name: minor_str(v, self.currency) for name, v in self.amounts.items()},
+            "credits": minor_str(self.credits, self.currency),
+            "total": minor_str(self.total, self.currency),
+            "net": minor_str(self.net, self.currency),
+            "documents": self.documents,
+        }
+
+
+@dataclass
+class AgingReport:
+    as_of: datetime.date
+    by: By
+    buckets: list[Bucket]
+    rows: list[AgingRow] = field(default_factory=list)
+
+    @property
+    def totals(self) -> list[AgingRow]:
+        totals: dict[str, AgingRow] = {}
+        for row in self.rows:
+            total = totals.setdefault(
+                row.currency,
+                AgingRow({}, row.currency, {b.name: 0 for b in self.buckets}),
+            )
+            for name, value in row.amounts.items():
+                total.amounts[name] += value
+            total.credits += row.credits
+            total.documents += row.documents
+        return [totals[currency] for currency in sorted(totals)]
+
+    def as_json(self) -> dict[str, Any]:
+        totals = []
+        for total in self.totals:
+            data = total.as_json()
+            del data["key"]
+            totals.append(data)
+        return {
+            "as_of": self.as_of.isoformat(),
+            "by": self.by,
+            "buckets": [b.name for b in self.buckets],
+            "rows": [row.as_json() for row in self.rows],
+            "totals": totals,
+        }
+
+
+def _key_sql(by: By) -> tuple[str, str, list[str]]:
+    """(select columns, join, key names) for the grouping."""
+    if by == "debtor":
+        return (
+            "c.code, db.external_id, db.name",
+            "JOIN portfolio_creditor c ON c.id = x.creditor_id "
+            "JOIN portfolio_debtor db ON db.id = x.debtor_id",
+            ["creditor", "debtor", "name"],
+        )
+    return "c.code", "JOIN portfolio_creditor c ON c.id = x.creditor_id", ["creditor"]
+
+
+def aging_report(
+    *,
+    creditors: Sequence[Creditor],
+    as_of: datetime.date,
+    by: By = "creditor",
+    bounds: Sequence[int] | None = None,
+) -> AgingReport:
+    buckets = make_buckets(bounds)
+    report = AgingReport(as_of=as_of, by=by, buckets=buckets)
+    creditor_ids = [c.pk for c in creditors]
+    if not creditor_ids:
+        return report
+    select_key, join, key_names = _key_sql(by)
+    in_list = ", ".join(["%s"] * len(creditor_ids))
+    bucket_sums, bucket_params = [], []
+    for bucket in buckets:
+        # dpd = as_of - due_date, so "dpd between low and high" is a due-date range.
+        conditions = ["x.balance > 0"]
+        if bucket.high is not None:
+            conditions.append("x.due_date >= %s")
+            bucket_params.append(as_of - datetime.timedelta(days=bucket.high))
+        if bucket.low is not None:
+            conditions.append("x.due_date <= %s")
+            bucket_params.append(as_of - datetime.timedelta(days=bucket.low))
+        bucket_sums.append(f"SUM(CASE WHEN {' AND '.join(conditions)} THEN x.balance ELSE 0 END)")
+    documents_sql = f"""
+        WITH late AS (
+            SELECT document_id, SUM(amount_minor) AS amount
+            FROM portfolio_ledgerentry
+            WHERE creditor_id IN ({in_list}) AND effective_date > %s
+            GROUP BY document_id
+        ),
+        balances AS (
+            SELECT d.creditor_id, d.debtor_id, d.currency, d.due_date,
+                   d.balance_minor - COALESCE(l.amount, 0) AS balance
+            FROM portfolio_document d LEFT JOIN late l ON l.document_id = d.id
+            WHERE d.creditor_id IN ({in_list}) AND d.balance_minor <> 0
+            UNION ALL
+            SELECT d.creditor_id, d.debtor_id, d.currency, d.due_date, -l.amount AS balance
+            FROM late l JOIN portfolio_document d ON d.id = l.document_id
+            WHERE d.balance_minor = 0
+        )
+        SELECT {select_key}, x.currency, {", ".join(bucket_sums)},
+               SUM(CASE WHEN x.balance < 0 THEN x.balance ELSE 0 END),
+               SUM(CASE WHEN x.balance > 0 THEN 1 ELSE 0 END)
+        FROM balances x {join}
+        WHERE x.balance <> 0
+        GROUP BY {select_key}, x.currency
+    """
+    credits_sql = f"""
+        WITH later AS (
+            SELECT al.payment_id, SUM(al.amount_minor) AS amount
+            FROM portfolio_allocation al
+            JOIN portfolio_ledgerentry e ON e.id = al.entry_id
+            WHERE e.creditor_id IN ({in_list}) AND e.effective_date > %s
+            GROUP BY al.payment_id
+        ),
+        x AS (
+            SELECT p.creditor_id, p.debtor_id, p.currency,
+                   p.unapplied_minor + COALESCE(l.amount, 0) AS unapplied
+            FROM portfolio_payment p LEFT JOIN later l ON l.payment_id = p.id
+            WHERE p.creditor_id IN ({in_list}) AND p.date <= %s
+              AND (p.unapplied_minor > 0 OR l.amount IS NOT NULL)
+        )
+        SELECT {select_key}, x.currency, SUM(x.unapplied)
+        FROM x {join}
+        WHERE x.unapplied <> 0
+        GROUP BY {select_key}, x.currency
+    """
+    rows: dict[tuple[Any, ...], AgingRow] = {}
+    width = len(key_names)
+    with connection.cursor() as cursor:
+        cursor.execute(documents_sql, [*creditor_ids, as_of, *creditor_ids, *bucket_params])
+        for record in cursor.fetchall():
+            key = tuple(record[:width])
+            currency = record[width]
+            values = [int(v or 0) for v in record[width + 1 :]]
+            rows[(*key, currency)] = AgingRow(
+                key=dict(zip(key_names, key, strict=True)),
+                currency=currency,
+                amounts={b.name: v for b, v in zip(buckets, values, strict=False)},
+                credits=values[len(buckets)],
+                documents=values[len(buckets) + 1],
+            )
+        cursor.execute(credits_sql, [*creditor_ids, as_of, *creditor_ids, as_of])
+        for record in cursor.fetchall():
+            key = tuple(record[:width])
+            currency = record[width]
+            row = rows.setdefault(
+                (*key, currency),
+                AgingRow(
+                    key=dict(zip(key_names, key, strict=True)),
+                    currency=currency,
+                    amounts={b.name: 0 for b in buckets},
+                ),
+            )
+            row.credits -= int(record[width + 1])
+    report.rows = [rows[k] for k in sorted(rows, key=lambda k: tuple(str(p) for p in k))]
+    return report

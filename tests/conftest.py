@@ -1,0 +1,64 @@
+"""Fixtures named after the domain: a creditor, its files, and an import helper."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cartera.core.audit import Actor
+from cartera.portfolio.importing.debtors import DebtorImporter
+from cartera.portfolio.importing.documents import DocumentImporter
+from cartera.portfolio.importing.payments import PaymentImporter
+from cartera.portfolio.importing.pipeline import ImportOptions, ImportResult, run_import
+from cartera.portfolio.models import Creditor
+from cartera.portfolio.services import creditor_create
+
+AS_OF = datetime.date(2026, 11, 23)
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+IMPORTERS = {"debtors": DebtorImporter, "documents": DocumentImporter, "payments": PaymentImporter}
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor.system("tests")
+
+
+@pytest.fixture
+def creditor(db: Any, actor: Actor) -> Creditor:
+    return creditor_create(
+        code="ACME", name="Acme Colombia S.A.S.", country="CO", currency="COP", actor=actor
+    )
+
+
+@pytest.fixture
+def write_file(tmp_path: Path):
+    """Write `text` to a file in `encoding`, as Excel or an ERP would have."""
+
+    def write(name: str, text: str, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def load(creditor: Creditor, actor: Actor):
+    """Import a file of a kind for the creditor, with the given options."""
+
+    def run(
+        kind: str, path: Path, *, target: Creditor | None = None, **options: Any
+    ) -> ImportResult:
+        options.setdefault("as_of", AS_OF)
+        return run_import(
+            IMPORTERS[kind],
+            creditor=target or creditor,
+            path=path,
+            actor=actor,
+            options=ImportOptions(**options),
+        )
+
+    return run

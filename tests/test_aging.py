@@ -1,0 +1,185 @@
+"""Aging: hand-computed buckets, past dates rebuilt from the ledger, currencies apart."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from cartera.portfolio.services import creditor_create
+from cartera.reports.aging import aging_report, make_buckets
+
+AS_OF = datetime.date(2026, 11, 23)
+
+DOCUMENTS = (
+    "external_id,debtor_external_id,name,issue_date,due_date,amount,currency\n"
+    # dpd 0 (due today): current
+    "A,C1,Uno,2026-10-24,2026-11-23,100.00,COP\n"
+    # dpd 1: 1-30
+    "B,C1,Uno,2026-10-23,2026-11-22,200.00,COP\n"
+    # dpd 30: 1-30; dpd 31: 31-60
+    "C,C1,Uno,2026-09-24,2026-10-24,300.00,COP\n"
+    "D,C2,Dos,2026-09-23,2026-10-23,400.00,COP\n"
+    # dpd 361: 361+
+    "E,C2,Dos,2025-10-01,2025-11-27,500.00,COP\n"
+    # credit note: credits, not amounts
+    "F,C2,Dos,2026-11-01,2026-11-01,-50.00,COP\n"
+    # another currency is never summed with COP
+    "G,C2,Dos,2026-08-01,2026-08-31,10.25,USD\n"
+    # issued after the as-of date: not in the report
+    "H,C1,Uno,2026-11-24,2026-12-24,999.00,COP\n"
+)
+
+
+@pytest.fixture
+def portfolio(write_file, load):
+    return load("documents", write_file("docs.csv", DOCUMENTS))
+
+
+def test_buckets_by_days_past_due(portfolio, creditor):
+    report = aging_report(creditors=[creditor], as_of=AS_OF)
+
+    assert [b.name for b in report.buckets] == [
+        "current",
+        "1-30",
+        "31-60",
+        "61-90",
+        "91-180",
+        "181-360",
+        "361+",
+    ]
+    cop, usd = report.rows
+    assert cop.currency == "COP" and usd.currency == "USD"
+    assert cop.amounts == {
+        "current": 10000,
+        "1-30": 50000,
+        "31-60": 40000,
+        "61-90": 0,
+        "91-180": 0,
+        "181-360": 0,
+        "361+": 50000,
+    }
+    assert (cop.credits, cop.total, cop.net, cop.documents) == (-5000, 150000, 145000, 5)
+    assert usd.amounts["61-90"] == 1025 and usd.documents == 1
+
+
+def test_json_shape_with_iso_decimals(portfolio, creditor):
+    data = aging_report(creditors=[creditor], as_of=AS_OF).as_json()
+
+    assert data["as_of"] == "2026-11-23"
+    assert data["by"] == "creditor"
+    row = data["rows"][0]
+    assert row == {
+        "key": {"creditor": "ACME"},
+        "currency": "COP",
+        "amounts": {
+            "current": "100.00",
+            "1-30": "500.00",
+            "31-60": "400.00",
+            "61-90": "0.00",
+            "91-180": "0.00",
+            "181-360": "0.00",
+            "361+": "500.00",
+        },
+        "credits": "-50.00",
+        "total": "1500.00",
+        "net": "1450.00",
+        "documents": 5,
+    }
+    assert [t["currency"] for t in data["totals"]] == ["COP", "USD"]
+    assert "key" not in data["totals"][0]
+
+
+def test_a_past_date_is_rebuilt_from_the_ledger(portfolio, creditor, write_file, load):
+    load(
+        "payments",
+        write_file(
+            "p.csv", "debtor_external_id,date,amount,document_number\nC2,2026-11-10,400,D\n"
+        ),
+    )
+
+    before = aging_report(creditors=[creditor], as_of=datetime.date(2026, 11, 9)).rows[0]
+    after = aging_report(creditors=[creditor], as_of=AS_OF).rows[0]
+
+    assert after.amounts["31-60"] == 0
+    assert after.documents == 4
+    # On 9 November A and B were not yet due, C and D (unpaid then) 16 and 17 days overdue,
+    # and E 347 days.
+    assert before.amounts == {
+        "current": 30000,
+        "1-30": 70000,
+        "31-60": 0,
+        "61-90": 0,
+        "91-180": 0,
+        "181-360": 50000,
+        "361+": 0,
+    }
+    assert before.documents == 5
+
+
+def test_unapplied_payments_are_credits_on_and_after_their_date(
+    portfolio, creditor, write_file, load
+):
+    load(
+        "payments",
+        write_file(
+            "p.csv", "debtor_external_id,date,amount,document_number\nC1,2026-11-20,150,A\n"
+        ),
+    )
+
+    on_date = aging_report(creditors=[creditor], as_of=AS_OF).rows[0]
+    earlier = aging_report(creditors=[creditor], as_of=datetime.date(2026, 11, 19)).rows[0]
+
+    assert on_date.credits == -5000 - 5000
+    assert on_date.amounts["current"] == 0
+    assert earlier.credits == -5000
+    assert earlier.amounts["current"] == 10000 + 20000  # A and B were not due yet
+
+
+def test_by_debtor_and_custom_buckets(portfolio, creditor):
+    report = aging_report(creditors=[creditor], as_of=AS_OF, by="debtor", bounds=[30, 365])
+
+    assert [b.name for b in report.buckets] == ["current", "1-30", "31-365", "366+"]
+    keys = [(row.key["debtor"], row.currency) for row in report.rows]
+    assert keys == [("C1", "COP"), ("C2", "COP"), ("C2", "USD")]
+    c2 = report.rows[1]
+    assert c2.key == {"creditor": "ACME", "debtor": "C2", "name": "Dos"}
+    assert c2.amounts == {"current": 0, "1-30": 0, "31-365": 90000, "366+": 0}
+    assert c2.credits == -5000
+
+
+def test_zero_decimal_currency(db, actor, write_file, load):
+    chile = creditor_create(code="CL1", name="Chile", country="CL", currency="CLP", actor=actor)
+    load(
+        "documents",
+        write_file(
+            "cl.csv",
+            'numero,codigo_cliente,nombre,fecha_vencimiento,monto\nB-1,X,Equis,01-10-2026,"1.234.567"\n',
+        ),
+        target=chile,
+        locale="es_CL",
+    )
+    data = aging_report(creditors=[chile], as_of=AS_OF).as_json()
+    assert data["rows"][0]["amounts"]["31-60"] == "1234567"
+
+
+def test_bucket_bounds_are_validated():
+    with pytest.raises(ValueError):
+        make_buckets([60, 30])
+    with pytest.raises(ValueError):
+        make_buckets([0, 30])
+
+
+def test_the_number_of_queries_does_not_grow_with_the_portfolio(
+    creditor, write_file, load, django_assert_num_queries
+):
+    small = "external_id,debtor_external_id,name,due_date,amount\nX1,C1,Uno,2026-10-01,10\n"
+    load("documents", write_file("small.csv", small))
+    with django_assert_num_queries(2):
+        aging_report(creditors=[creditor], as_of=AS_OF, by="debtor")
+    lines = [small.splitlines()[0]] + [
+        f"Y{i},C{i % 97},Deudor {i},2026-{1 + i % 11:02d}-15,{100 + i}" for i in range(600)
+    ]
+    load("documents", write_file("big.csv", "\n".join(lines) + "\n"))
+    with django_assert_num_queries(2):
+        aging_report(creditors=[creditor], as_of=AS_OF, by="debtor")

@@ -1,0 +1,119 @@
+"""The command-line contract, run as a user runs it: exit codes, JSON shapes, messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DOCUMENTS = (
+    "numero;codigo_cliente;nombre;fecha_vencimiento;valor\n"
+    "F-1;C1;Uno S.A.S.;01/10/2026;1.500.000,00\n"
+    "F-2;C1;Uno S.A.S.;01/12/2026;250.000,50\n"
+)
+
+
+@pytest.fixture(scope="module")
+def cartera(tmp_path_factory):
+    """Runs `cartera …` against its own SQLite database, as a user's shell would."""
+    home = tmp_path_factory.mktemp("home")
+    env = {
+        **os.environ,
+        "CARTERA_HOME": str(home),
+        "DATABASE_URL": f"sqlite:///{home / 'cli.sqlite3'}",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cartera", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=home,
+        )
+
+    assert run("migrate", "--verbosity", "0").returncode == 0
+    return run
+
+
+def test_import_before_any_creditor_says_how_to_create_one(cartera, tmp_path):
+    path = tmp_path / "docs.csv"
+    path.write_text(DOCUMENTS)
+    result = cartera("import", "documents", str(path))
+    assert result.returncode == 2
+    assert "cartera creditor add" in result.stderr
+
+
+def test_the_daily_commands_from_creditor_to_aging(cartera, tmp_path: Path):
+    created = cartera(
+        "creditor", "add", "ACME", "--name", "Acme S.A.S.", "--country", "CO", "--currency", "COP"
+    )
+    assert created.returncode == 0, created.stderr
+    assert "es_CO" in created.stdout and "America/Bogota" in created.stdout
+
+    path = tmp_path / "docs.csv"
+    path.write_text(DOCUMENTS, encoding="cp1252")
+    first = cartera("import", "documents", str(path), "--format", "json", "--as-of", "2026-11-23")
+    assert first.returncode == 0, first.stderr
+    data = json.loads(first.stdout)
+    assert {
+        k: data[k] for k in ("created", "updated", "unchanged", "rejected", "rejected_file")
+    } == {
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 0,
+        "rejected_file": None,
+    }
+
+    again = json.loads(cartera("import", "documents", str(path), "--format", "json").stdout)
+    assert (again["created"], again["unchanged"]) == (0, 2)
+
+    aging = cartera("aging", "--as-of", "2026-11-23", "--format", "json")
+    assert aging.returncode == 0, aging.stderr
+    report = json.loads(aging.stdout)
+    assert report["rows"][0]["amounts"]["31-60"] == "1500000.00"
+    assert report["rows"][0]["amounts"]["current"] == "250000.50"
+    assert report["totals"][0]["total"] == "1750000.50"
+
+    table = cartera("aging", "--as-of", "2026-11-23")
+    assert "1.500.000,00" in table.stdout  # the creditor writes numbers the Colombian way
+
+    as_csv = cartera("aging", "--as-of", "2026-11-23", "--by", "debtor", "--format", "csv")
+    assert as_csv.stdout.splitlines()[0].startswith("creditor,debtor,name,currency,current")
+
+    assert cartera("check").returncode == 0
+
+
+def test_exit_codes_for_partial_refused_and_wrong_usage(cartera, tmp_path: Path):
+    cartera("creditor", "add", "EXIT", "--name", "Exit", "--country", "MX", "--currency", "MXN")
+    partial = tmp_path / "partial.csv"
+    partial.write_text(
+        "folio,codigo_cliente,nombre,fecha_vencimiento,importe\n"
+        "A-1,X,Equis,2026-10-01,100\n"
+        "A-2,X,Equis,no es fecha,100\n"
+    )
+    some = cartera("import", "documents", str(partial), "--creditor", "EXIT")
+    assert some.returncode == 3
+    assert "rejected 1" in some.stdout
+    assert Path(str(partial) + ".rejected.csv").exists()
+
+    nothing = cartera("import", "documents", str(partial), "--creditor", "EXIT", "--all-or-nothing")
+    assert nothing.returncode == 4
+    assert "nothing landed" in nothing.stderr
+
+    missing = cartera("import", "documents", str(tmp_path / "nope.csv"), "--creditor", "EXIT")
+    assert missing.returncode == 4
+
+    several = cartera("import", "documents", str(partial))
+    assert several.returncode == 2
+    assert "--creditor" in several.stderr
+
+    assert cartera("import", "facturas", str(partial)).returncode == 2
+    assert cartera("aging", "--buckets", "90,30").returncode == 2
+    assert cartera("aging", "--as-of", "23/11/2026").returncode == 2
