@@ -23,6 +23,21 @@ from cartera.portfolio.models import (
 from cartera.portfolio.queries import creditors_visible_to
 
 
+class CREDITOR_FILTER(admin.SimpleListFilter):
+    """Offers only the creditors the user may see (a plain filter would name them all)."""
+
+    title = _("creditor")
+    parameter_name = "creditor__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
+        return [(c.pk, c.code) for c in creditors_visible_to(request.user).order_by("code")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value():
+            return queryset.filter(creditor_id=self.value())
+        return queryset
+
+
 class CreditorScopedAdmin(admin.ModelAdmin):
     """Tenancy in the admin: a user sees only rows of the creditors they belong to."""
 
@@ -65,7 +80,7 @@ class CreditorAdmin(CreditorScopedAdmin):
 @admin.register(Membership)
 class MembershipAdmin(CreditorScopedAdmin):
     list_display = ("user", "creditor")
-    list_filter = ("creditor",)
+    list_filter = (CREDITOR_FILTER,)
     search_fields = ("user__username", "creditor__code")
     autocomplete_fields = ("user",)
 
@@ -92,7 +107,7 @@ class ContactPointInline(admin.TabularInline):
 @admin.register(Debtor)
 class DebtorAdmin(CreditorScopedAdmin):
     list_display = ("name", "external_id", "tax_id", "kind", "country", "city", "creditor")
-    list_filter = ("creditor", "kind", "country")
+    list_filter = (CREDITOR_FILTER, "kind", "country")
     search_fields = ("name", "external_id", "tax_id", "payment_reference")
     readonly_fields = ("payment_reference", "created_at", "updated_at")
     list_select_related = ("creditor",)
@@ -155,7 +170,7 @@ class DocumentAdmin(CreditorScopedAdmin):
         "status",
         "creditor",
     )
-    list_filter = ("creditor", OpenFilter, "status", "kind", "currency", "due_date")
+    list_filter = (CREDITOR_FILTER, OpenFilter, "status", "kind", "currency", "due_date")
     search_fields = ("number", "external_id", "payment_reference", "debtor__name")
     list_select_related = ("debtor", "creditor")
     readonly_fields = (
@@ -186,7 +201,7 @@ class LedgerEntryAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
         "recorded_by",
         "recorded_at",
     )
-    list_filter = ("creditor", "kind", "effective_date")
+    list_filter = (CREDITOR_FILTER, "kind", "effective_date")
     search_fields = ("document__number", "document__external_id", "memo")
     list_select_related = ("document", "creditor")
     show_full_result_count = False
@@ -213,7 +228,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
         "reference",
         "creditor",
     )
-    list_filter = ("creditor", "method", "currency", "date")
+    list_filter = (CREDITOR_FILTER, "method", "currency", "date")
     search_fields = ("external_id", "reference", "debtor__name", "debtor__external_id")
     list_select_related = ("debtor", "creditor")
     date_hierarchy = "date"
@@ -240,7 +255,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
         "actor",
         "creditor",
     )
-    list_filter = ("creditor", "kind", "status")
+    list_filter = (CREDITOR_FILTER, "kind", "status")
     search_fields = ("file_name", "file_sha256", "actor")
     list_select_related = ("creditor",)
     inlines = [AuditEventInline]

@@ -118,7 +118,7 @@ _HINTS: dict[str, str] = {
     "pp": "PA",
     "run": "RUT",
     "roluniconacional": "RUT",
-    "roluniconributario": "RUT",
+    "rolunicotributario": "RUT",
     "registrounicodecontribuyentes": "RUC",
     "documentonacionaldeidentidad": "DNI",
     "otro": "OTHER",
@@ -133,10 +133,11 @@ _CO_CODES = {"13": "CC", "22": "CE", "31": "NIT", "41": "PA"}
 # "cédula" is the CC while elsewhere it is the national identity card (CI).
 _COUNTRY_ALIASES: dict[str, dict[str, str]] = {
     "CO": {"RUT": "NIT", "CEDULA": "CC", "CI": "CC"},
+    # a Chilean's cédula carries their RUN, which is their RUT
+    "CL": {"CEDULA": "RUT", "CI": "RUT"},
     "ES": {"CEDULA": "DNI"},
     "AR": {"CEDULA": "DNI"},
     "PE": {"CEDULA": "DNI"},
-    "MX": {"CEDULA": "CURP"},
 }
 
 
@@ -151,7 +152,12 @@ def _resolve_hint(hint: str | None, country: str) -> str | None:
     if word is None:
         return None
     word = _COUNTRY_ALIASES.get(country, {}).get(word, word)
-    return "CI" if word == "CEDULA" else word
+    if word == "CEDULA":
+        # elsewhere "cédula" is the identity card (CI); where there is none (Mexico's "cédula
+        # fiscal" shows the RFC) the word says nothing the number does not
+        has_ci = any(type_ == "CI" for type_, _, _ in _COUNTRIES.get(country, ()))
+        return "CI" if has_ci else None
+    return word
 
 
 # "NIT 900.123.456-7", "C.C. 1.020.345.678", "RFC XAXX010101000": a leading type word.
@@ -288,7 +294,7 @@ def _colombia(text: str, hint: str | None) -> TaxId:
         return _passport(text)
     if hint == "OTHER":
         return _other(text)
-    if hint not in (None, "NIT", "CC", "CE"):
+    if hint is not None and hint not in ("NIT", "CC", "CE"):
         raise _Refused(hint, f"{hint} is not a tax id type of CO (NIT, CC, CE, PA)")
     text = text.strip()
     with_dv = _CO_WITH_DV.match(text)
@@ -557,18 +563,18 @@ def normalize_phone(raw: str, country: str) -> tuple[str, str]:
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), (
-                _phone_kind(number)
-            )
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return e164, _phone_kind(number)
         parsed = parsed or number
     if parsed is None:
         if region and region not in phonenumbers.SUPPORTED_REGIONS and not text.startswith("+"):
             raise InvalidPhone(f"{text}: unknown country {region!r}; write it with +code")
         raise InvalidPhone(f"{text}: not a phone number")
     shown = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    where = phonenumbers.region_code_for_country_code(parsed.country_code)
+    code = parsed.country_code or 0
+    where = phonenumbers.region_code_for_country_code(code)
     if where == phonenumbers.UNKNOWN_REGION:
-        where = f"+{parsed.country_code}"
+        where = f"+{code}"
     raise InvalidPhone(f"{text}: {shown} is not a valid {where} phone number")
 
 
@@ -604,7 +610,7 @@ _FORMS = [
     "s.a.s.", "s.a.", "s.a. de c.v.", "s. de r.l.", "s. de r.l. de c.v.", "s.a.p.i.",
     "s. en c.", "s. en c.s.", "s.c.a.", "s.c.s.", "ltda.", "limitada", "s.l.", "s.l.u.",
     "s.l.l.", "s.coop.", "s.a.c.", "s.a.a.", "s.r.l.", "e.i.r.l.", "e.u.", "e.s.p.", "spa",
-    "c.v.", "y cia.", "& cia.", "cia.", "compania", "sociedad anonima", "inc.",
+    "y cia.", "& cia.", "cia.", "compania", "sociedad anonima", "inc.",
     "incorporated", "llc", "l.l.c.", "corp.", "corporation", "corporacion", "ltd.",
     "limited", "gmbh", "plc", "s.p.a.", "s.c.",
 ]  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db.models import Q
 from django.utils import timezone
@@ -130,11 +131,41 @@ def parse_debtor(ctx: ImportContext, values: dict[str, object], prefix: str = ""
     return data
 
 
+class DebtorRef(NamedTuple):
+    """What a document or payment row needs of its debtor."""
+
+    pk: int
+    external_id: str
+
+
 class DebtorDirectory:
     """Finds and writes debtors for one chunk: a fixed number of queries per chunk."""
 
     def __init__(self, ctx: ImportContext):
         self.ctx = ctx
+        # Debtors found by earlier chunks of the same file: a documents file names the same
+        # debtors over and over, and they cannot disappear during the import.
+        self._known: dict[str, DebtorRef] = {}
+        self._known_tax: dict[str, list[DebtorRef]] = {}
+
+    def refs(
+        self, external_ids: set[str], tax_ids: set[str]
+    ) -> tuple[dict[str, DebtorRef], dict[str, list[DebtorRef]]]:
+        """Light references by external id and by tax id, read once per import."""
+        missing_ids = external_ids - self._known.keys()
+        missing_tax = tax_ids - self._known_tax.keys()
+        if missing_ids or missing_tax:
+            query = Q(external_id__in=missing_ids) | Q(tax_id__in=missing_tax)
+            for pk, external_id, tax_id in Debtor.objects.filter(
+                query, creditor=self.ctx.creditor
+            ).values_list("pk", "external_id", "tax_id"):
+                ref = DebtorRef(pk, external_id)
+                self._known[external_id] = ref
+                if tax_id in missing_tax:
+                    self._known_tax.setdefault(tax_id, []).append(ref)
+            for tax_id in missing_tax:
+                self._known_tax.setdefault(tax_id, [])
+        return self._known, self._known_tax
 
     def fetch(
         self, external_ids: set[str], tax_ids: set[str]

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from cartera.core.bulk import ids_reserve, rows_insert, rows_update
 from cartera.core.money import to_minor
 from cartera.portfolio.importing import fields
 from cartera.portfolio.importing.columns import DOCUMENT_COLUMNS
 from cartera.portfolio.importing.debtors import (
     DebtorData,
     DebtorDirectory,
+    DebtorRef,
     parse_debtor,
     parse_tax_id,
 )
@@ -50,6 +52,36 @@ DEBTOR_DETAIL_COLUMNS = {
     "debtor_country",
 }
 _UPDATABLE = ("number", "kind", "issue_date", "due_date", "amount_minor")
+_DOCUMENT_ROW = (
+    "id",
+    "creditor_id",
+    "debtor_id",
+    "kind",
+    "number",
+    "external_id",
+    "issue_date",
+    "due_date",
+    "currency",
+    "amount_minor",
+    "balance_minor",
+    "status",
+    "payment_reference",
+    "batch_id",
+    "created_at",
+    "updated_at",
+)
+_ENTRY_ROW = (
+    "creditor_id",
+    "document_id",
+    "kind",
+    "amount_minor",
+    "currency",
+    "effective_date",
+    "batch_id",
+    "memo",
+    "recorded_by",
+    "recorded_at",
+)
 
 
 @dataclass
@@ -192,51 +224,116 @@ class DocumentImporter(Importer):
             )
         }
         now = timezone.now()
-        new_documents: list[Document] = []
-        entries: list[LedgerEntry] = []
+        fresh: list[tuple[DocumentData, Debtor | DebtorRef]] = []
+        entries: list[tuple[object, ...]] = []
         changed: list[Document] = []
         for data in parsed:
             debtor = debtor_of[data.row.line]
             document = existing.get(data.external_id)
+            if document is None:
+                fresh.append((data, debtor))
+                continue
             try:
-                if document is None:
-                    document = self._new(data, debtor, now, entries)
-                    new_documents.append(document)
-                    outcome.created += 1
-                elif self._update(document, data, debtor, now, entries):
+                if self._update(document, data, debtor, now, entries):
                     changed.append(document)
                     outcome.updated += 1
                 else:
                     outcome.unchanged += 1
             except RowError as error:
                 outcome.reject(data.row, error)
-        for document, reference in zip(
-            new_documents,
-            references_allocate(creditor=self.ctx.creditor, count=len(new_documents)),
-            strict=True,
-        ):
-            document.payment_reference = reference
-        Document.objects.bulk_create(new_documents, batch_size=1000)
-        for entry in entries:
-            entry.document_id = entry.document.pk
-        LedgerEntry.objects.bulk_create(entries, batch_size=1000)
-        if changed:
-            Document.objects.bulk_update(
-                changed, [*_UPDATABLE, "balance_minor", "status", "updated_at", "batch"], 1000
-            )
+        rows_insert(Document, _DOCUMENT_ROW, self._new_rows(fresh, now, entries))
+        outcome.created += len(fresh)
+        rows_insert(LedgerEntry, _ENTRY_ROW, entries)
+        rows_update(
+            Document,
+            [*_UPDATABLE, "balance_minor", "status", "updated_at", "batch_id"],
+            [
+                (
+                    d.pk,
+                    *(getattr(d, name) for name in _UPDATABLE),
+                    d.balance_minor,
+                    d.status,
+                    d.updated_at,
+                    self.ctx.batch.pk,
+                )
+                for d in changed
+            ],
+        )
         return outcome
+
+    def _new_rows(
+        self,
+        fresh: list[tuple[DocumentData, Debtor | DebtorRef]],
+        now: datetime.datetime,
+        entries: list[tuple[object, ...]],
+    ) -> list[tuple[object, ...]]:
+        """Rows for the new documents, their charge and any balance already paid."""
+        ids = ids_reserve(Document, len(fresh))
+        references = references_allocate(creditor=self.ctx.creditor, count=len(fresh))
+        rows = []
+        for (data, debtor), pk, reference in zip(fresh, ids, references, strict=True):
+            signed_amount = data.sign * data.amount_minor
+            balance = signed_amount
+            entries.append(
+                self._entry(
+                    pk,
+                    data.currency,
+                    EntryKind.CREDIT if data.sign < 0 else EntryKind.CHARGE,
+                    signed_amount,
+                    # Without an issue date the document exists at least from the day it was
+                    # loaded.
+                    data.issue_date or min(data.due_date, self.ctx.as_of),
+                    now,
+                )
+            )
+            if data.balance_minor is not None and data.balance_minor != data.amount_minor:
+                paid = data.sign * (data.balance_minor - data.amount_minor)
+                booked = max(self.ctx.as_of, data.issue_date) if data.issue_date else self.ctx.as_of
+                entries.append(
+                    self._entry(
+                        pk,
+                        data.currency,
+                        EntryKind.EXTERNAL_PAYMENT,
+                        paid,
+                        booked,
+                        now,
+                        memo="paid before the first import (balance column)",
+                    )
+                )
+                balance += paid
+            rows.append(
+                (
+                    pk,
+                    self.ctx.creditor.pk,
+                    debtor.pk,
+                    data.kind,
+                    data.number,
+                    data.external_id,
+                    data.issue_date,
+                    data.due_date,
+                    data.currency,
+                    data.amount_minor,
+                    balance,
+                    DocumentStatus.OPEN if balance else DocumentStatus.CLOSED,
+                    reference,
+                    self.ctx.batch.pk,
+                    now,
+                    now,
+                )
+            )
+        return rows
 
     def _resolve_debtors(
         self, parsed: list[DocumentData], outcome: ChunkOutcome
-    ) -> dict[int, Debtor]:
+    ) -> dict[int, Debtor | DebtorRef]:
         """{row line: debtor}; rows whose debtor cannot be found or created are rejected."""
         if self.ctx.fields & DEBTOR_DETAIL_COLUMNS:
             results = self.debtors.upsert([(d.row, d.debtor) for d in parsed], outcome)
             return {line: debtor for line, (debtor, _) in results.items()}
         external_ids = {d.debtor.external_id for d in parsed if d.debtor.external_id}
         tax_ids = {d.debtor.tax.number for d in parsed if d.debtor.tax and not d.debtor.external_id}
-        by_external, by_tax = self.debtors.fetch(external_ids, tax_ids)
-        debtor_of: dict[int, Debtor] = {}
+        by_external, by_tax = self.debtors.refs(external_ids, tax_ids)
+        debtor_of: dict[int, Debtor | DebtorRef] = {}
         for data in parsed:
             if data.debtor.external_id:
                 debtor = by_external.get(data.debtor.external_id)
@@ -270,82 +367,38 @@ class DocumentImporter(Importer):
 
     def _entry(
         self,
-        document: Document,
+        document_id: int,
+        currency: str,
         kind: str,
         amount_minor: int,
         effective_date: datetime.date,
         now: datetime.datetime,
         memo: str = "",
-    ) -> LedgerEntry:
-        return LedgerEntry(
-            creditor=self.ctx.creditor,
-            document=document,
-            kind=kind,
-            amount_minor=amount_minor,
-            currency=document.currency,
-            effective_date=effective_date,
-            batch=self.ctx.batch,
-            memo=memo,
-            recorded_by=self.recorded_by,
-            recorded_at=now,
+    ) -> tuple[object, ...]:
+        return (
+            self.ctx.creditor.pk,
+            document_id,
+            kind,
+            amount_minor,
+            currency,
+            effective_date,
+            self.ctx.batch.pk,
+            memo,
+            self.recorded_by,
+            now,
         )
 
     def _booking_date(self, document: Document) -> datetime.date:
         """Balance changes learnt from a file are dated --as-of, never before the issue."""
         return max(self.ctx.as_of, document.issue_date) if document.issue_date else self.ctx.as_of
 
-    def _new(
-        self, data: DocumentData, debtor: Debtor, now: datetime.datetime, entries: list[LedgerEntry]
-    ) -> Document:
-        signed_amount = data.sign * data.amount_minor
-        document = Document(
-            creditor=self.ctx.creditor,
-            debtor=debtor,
-            kind=data.kind,
-            number=data.number,
-            external_id=data.external_id,
-            issue_date=data.issue_date,
-            due_date=data.due_date,
-            currency=data.currency,
-            amount_minor=data.amount_minor,
-            balance_minor=signed_amount,
-            batch=self.ctx.batch,
-            created_at=now,
-            updated_at=now,
-        )
-        entries.append(
-            self._entry(
-                document,
-                EntryKind.CREDIT if data.sign < 0 else EntryKind.CHARGE,
-                signed_amount,
-                # Without an issue date the document exists at least from the day it was loaded.
-                data.issue_date or min(data.due_date, self.ctx.as_of),
-                now,
-            )
-        )
-        if data.balance_minor is not None and data.balance_minor != data.amount_minor:
-            paid = data.sign * (data.balance_minor - data.amount_minor)
-            entries.append(
-                self._entry(
-                    document,
-                    EntryKind.EXTERNAL_PAYMENT,
-                    paid,
-                    self._booking_date(document),
-                    now,
-                    memo="paid before the first import (balance column)",
-                )
-            )
-            document.balance_minor += paid
-        document.status = DocumentStatus.OPEN if document.balance_minor else DocumentStatus.CLOSED
-        return document
-
     def _update(
         self,
         document: Document,
         data: DocumentData,
-        debtor: Debtor,
+        debtor: Debtor | DebtorRef,
         now: datetime.datetime,
-        entries: list[LedgerEntry],
+        entries: list[tuple[object, ...]],
     ) -> bool:
         if document.debtor_id != debtor.pk:
             raise RowError(
@@ -377,7 +430,8 @@ class DocumentImporter(Importer):
                 )
             entries.append(
                 self._entry(
-                    document,
+                    document.pk,
+                    document.currency,
                     EntryKind.ADJUSTMENT,
                     delta,
                     self._booking_date(document),
@@ -395,7 +449,8 @@ class DocumentImporter(Importer):
                 reduces = data.sign * difference < 0
                 entries.append(
                     self._entry(
-                        document,
+                        document.pk,
+                        document.currency,
                         EntryKind.EXTERNAL_PAYMENT if reduces else EntryKind.ADJUSTMENT,
                         difference,
                         self._booking_date(document),
@@ -432,7 +487,8 @@ class DocumentImporter(Importer):
         for document in missing:
             entries.append(
                 self._entry(
-                    document,
+                    document.pk,
+                    document.currency,
                     EntryKind.EXTERNAL_PAYMENT,
                     -document.balance_minor,
                     self._booking_date(document),
@@ -440,12 +496,10 @@ class DocumentImporter(Importer):
                     memo="closed: missing from the ERP's full snapshot",
                 )
             )
-            document.balance_minor = 0
-            document.status = DocumentStatus.CLOSED
-            document.updated_at = now
-            document.batch = self.ctx.batch
-        LedgerEntry.objects.bulk_create(entries, batch_size=1000)
-        Document.objects.bulk_update(
-            missing, ["balance_minor", "status", "updated_at", "batch"], batch_size=1000
+        rows_insert(LedgerEntry, _ENTRY_ROW, entries)
+        rows_update(
+            Document,
+            ["balance_minor", "status", "updated_at", "batch_id"],
+            [(d.pk, 0, DocumentStatus.CLOSED, now, self.ctx.batch.pk) for d in missing],
         )
         result.closed = len(missing)
