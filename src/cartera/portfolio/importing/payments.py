@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from cartera.core.bulk import ids_reserve, rows_insert, rows_update
 from cartera.core.money import to_minor
 from cartera.portfolio.identity import compact_reference, is_valid_payment_reference
 from cartera.portfolio.importing import fields
@@ -37,6 +38,37 @@ from cartera.portfolio.models import (
 )
 
 _DIGIT_RUNS = re.compile(r"\d[\d -]*\d")
+
+
+_PAYMENT_ROW = (
+    "id",
+    "creditor_id",
+    "debtor_id",
+    "external_id",
+    "date",
+    "currency",
+    "amount_minor",
+    "unapplied_minor",
+    "reference",
+    "method",
+    "batch_id",
+    "created_at",
+)
+_ENTRY_ROW = (
+    "id",
+    "creditor_id",
+    "document_id",
+    "kind",
+    "amount_minor",
+    "currency",
+    "effective_date",
+    "payment_id",
+    "batch_id",
+    "memo",
+    "recorded_by",
+    "recorded_at",
+)
+_ALLOCATION_ROW = ("payment_id", "document_id", "amount_minor", "entry_id", "created_at")
 
 
 @dataclass
@@ -347,25 +379,14 @@ class PaymentImporter(Importer):
         by_pk: dict[int, Document] = {doc.pk: doc for docs in named.values() for doc in docs} | {
             doc.pk: doc for docs in open_documents.values() for doc in docs
         }
-        payments: list[Payment] = []
-        entries: list[LedgerEntry] = []
-        allocations: list[Allocation] = []
+        ordered = sorted(targets, key=lambda t: (t[0].date, t[0].row.line))
+        payment_ids = iter(ids_reserve(Payment, len(ordered)))
+        payments: list[list[object]] = []
+        shares: list[tuple[int, Document, int, datetime.date]] = []  # payment, doc, share, date
         touched: dict[int, Document] = {}
-        for data, debtor, document in sorted(targets, key=lambda t: (t[0].date, t[0].row.line)):
-            payment = Payment(
-                creditor=creditor,
-                debtor=debtor,
-                external_id=data.external_id,
-                date=data.date,
-                currency=data.currency,
-                amount_minor=data.amount_minor,
-                unapplied_minor=data.amount_minor,
-                reference=data.reference,
-                method=data.method,
-                batch=self.ctx.batch,
-                created_at=now,
-            )
-            payments.append(payment)
+        for data, debtor, document in ordered:
+            payment_id = next(payment_ids)
+            unapplied = data.amount_minor
             if document is not None:
                 candidates = [by_pk[document.pk]]
             else:
@@ -376,44 +397,61 @@ class PaymentImporter(Importer):
                     and (doc.issue_date is None or doc.issue_date <= data.date)
                 ]
             for doc in candidates:
-                if payment.unapplied_minor == 0:
+                if unapplied == 0:
                     break
-                share = min(payment.unapplied_minor, doc.balance_minor)
+                share = min(unapplied, doc.balance_minor)
                 if share <= 0:
                     continue
-                entry = LedgerEntry(
-                    creditor=creditor,
-                    document=doc,
-                    kind=EntryKind.PAYMENT,
-                    amount_minor=-share,
-                    currency=doc.currency,
-                    effective_date=max(data.date, doc.issue_date or data.date),
-                    payment=payment,
-                    batch=self.ctx.batch,
-                    recorded_by=self.ctx.actor.label,
-                    recorded_at=now,
-                )
-                entries.append(entry)
-                allocations.append(
-                    Allocation(payment=payment, document=doc, amount_minor=share, entry=entry)
-                )
-                payment.unapplied_minor -= share
+                shares.append((payment_id, doc, share, max(data.date, doc.issue_date or data.date)))
+                unapplied -= share
                 doc.balance_minor -= share
                 doc.status = DocumentStatus.OPEN if doc.balance_minor else DocumentStatus.CLOSED
-                doc.updated_at = now
                 touched[doc.pk] = doc
-        Payment.objects.bulk_create(payments, batch_size=1000)
-        for entry in entries:
-            entry.payment_id = entry.payment.pk
-        LedgerEntry.objects.bulk_create(entries, batch_size=1000)
-        for allocation in allocations:
-            allocation.payment_id = allocation.payment.pk
-            allocation.entry_id = allocation.entry.pk
-        Allocation.objects.bulk_create(allocations, batch_size=1000)
-        if touched:
-            Document.objects.bulk_update(
-                list(touched.values()), ["balance_minor", "status", "updated_at"], batch_size=1000
+            payments.append(
+                [
+                    payment_id,
+                    creditor.pk,
+                    debtor.pk,
+                    data.external_id,
+                    data.date,
+                    data.currency,
+                    data.amount_minor,
+                    unapplied,
+                    data.reference,
+                    data.method,
+                    self.ctx.batch.pk,
+                    now,
+                ]
             )
+        entry_ids = ids_reserve(LedgerEntry, len(shares))
+        entries = []
+        allocations = []
+        for entry_id, (payment_id, doc, share, effective) in zip(entry_ids, shares, strict=True):
+            entries.append(
+                (
+                    entry_id,
+                    creditor.pk,
+                    doc.pk,
+                    EntryKind.PAYMENT,
+                    -share,
+                    doc.currency,
+                    effective,
+                    payment_id,
+                    self.ctx.batch.pk,
+                    "",
+                    self.ctx.actor.label,
+                    now,
+                )
+            )
+            allocations.append((payment_id, doc.pk, share, entry_id, now))
+        rows_insert(Payment, _PAYMENT_ROW, payments)
+        rows_insert(LedgerEntry, _ENTRY_ROW, entries)
+        rows_insert(Allocation, _ALLOCATION_ROW, allocations)
+        rows_update(
+            Document,
+            ["balance_minor", "status", "updated_at"],
+            [(doc.pk, doc.balance_minor, doc.status, now) for doc in touched.values()],
+        )
 
     def _open_documents(self, debtor_ids: set[int]) -> dict[int, list[Document]]:
         """Each debtor's documents with something owed, oldest due first."""
