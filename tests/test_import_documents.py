@@ -65,9 +65,10 @@ def test_erp_export_in_windows_1252_with_semicolons_lands_whole(write_file, load
     # The balance column of a new document books the part already paid, dated --as-of.
     second = Document.objects.get(external_id="FV-1002")
     assert second.balance_minor == 50000000
+    assert second.unmatched_prior_minor == 150000000
     assert entries_of(second) == [
         (EntryKind.CHARGE, 200000000, datetime.date(2026, 10, 15)),
-        (EntryKind.EXTERNAL_PAYMENT, -150000000, datetime.date(2026, 11, 23)),
+        (EntryKind.PRIOR_PAYMENT, -150000000, datetime.date(2026, 11, 23)),
     ]
     assert Debtor.objects.count() == 2
     assert integrity_problems() == []

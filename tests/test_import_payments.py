@@ -149,3 +149,50 @@ def test_allocation_entries_carry_the_payment_date(portfolio, write_file, load):
     allocation = Allocation.objects.get()
     assert allocation.entry.effective_date == datetime.date(2026, 11, 5)
     assert allocation.entry.amount_minor == -1000
+
+
+SNAPSHOT = (
+    "external_id,debtor_external_id,name,issue_date,due_date,amount,balance\n"
+    "S-1,C9,Nueve S.A.S.,2026-07-01,2026-08-01,1000.00,0\n"
+    "S-2,C9,Nueve S.A.S.,2026-08-01,2026-09-01,2000.00,500.00\n"
+    "S-3,C9,Nueve S.A.S.,2026-09-01,2026-10-01,3000.00,3000.00\n"
+)
+
+
+def test_payments_already_counted_by_the_balance_column_are_not_counted_twice(write_file, load):
+    """Documents with balances as of 23 Nov, then the detailed payments behind them."""
+    load("documents", write_file("snapshot.csv", SNAPSHOT))
+    history = (
+        "external_id,debtor_external_id,date,amount,document_external_id\n"
+        "H-1,C9,2026-08-01,1000,S-1\n"
+        "H-2,C9,2026-09-10,1500,S-2\n"
+        # after the snapshot: new money that lowers what is owed
+        "H-3,C9,2026-11-30,700,S-3\n"
+    )
+
+    result = load("payments", write_file("history.csv", history))
+
+    assert (result.created, result.rejected) == (3, 0)
+    assert balances() == {"S-1": 0, "S-2": 50000, "S-3": 230000}
+    assert Payment.objects.get(external_id="H-1").unapplied_minor == 0
+    assert Document.objects.get(external_id="S-2").unmatched_prior_minor == 0
+    assert integrity_problems() == []
+    # The history is now in the ledger: on 15 Sep, S-2 owed 500 after the 1500 payment.
+    from cartera.reports.aging import aging_report
+
+    creditor = Document.objects.get(external_id="S-2").creditor
+    on_sep_15 = aging_report(creditors=[creditor], as_of=datetime.date(2026, 9, 15), by="debtor")
+    assert on_sep_15.rows[0].amounts["1-30"] == 50000
+    assert on_sep_15.rows[0].credits == 0
+
+
+def test_oldest_first_payment_explains_prior_payments_before_lowering_balances(write_file, load):
+    load("documents", write_file("snapshot.csv", SNAPSHOT))
+
+    load("payments", write_file("p.csv", "debtor_external_id,date,amount\nC9,2026-10-15,1800\n"))
+
+    # 1000 explains S-1, 800 of S-2's 1500 prior payment; nothing owed changes.
+    assert balances() == {"S-1": 0, "S-2": 50000, "S-3": 300000}
+    assert Document.objects.get(external_id="S-2").unmatched_prior_minor == 70000
+    assert Payment.objects.get().unapplied_minor == 0
+    assert integrity_problems() == []

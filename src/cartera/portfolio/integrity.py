@@ -50,6 +50,21 @@ _CHECKS = {
         WHERE e.amount_minor <> -al.amount_minor OR e.document_id <> al.document_id
            OR e.payment_id IS NULL OR e.payment_id <> al.payment_id
     """,
+    "prior": """
+        SELECT c.code, d.external_id, d.unmatched_prior_minor, COALESCE(s.total, 0)
+        FROM portfolio_document d
+        JOIN portfolio_creditor c ON c.id = d.creditor_id
+        LEFT JOIN (
+            SELECT p.document_id, -SUM(p.amount_minor) - COALESCE(SUM(r.explained), 0) AS total
+            FROM portfolio_ledgerentry p
+            LEFT JOIN (SELECT reverses_id, SUM(amount_minor) AS explained
+                       FROM portfolio_ledgerentry WHERE reverses_id IS NOT NULL
+                       GROUP BY reverses_id) r ON r.reverses_id = p.id
+            WHERE p.kind = 'prior_payment' AND p.amount_minor < 0
+            GROUP BY p.document_id
+        ) s ON s.document_id = d.id
+        WHERE d.unmatched_prior_minor <> COALESCE(s.total, 0)
+    """,
     "currency": """
         SELECT c.code, d.external_id, d.currency, e.currency
         FROM portfolio_ledgerentry e
@@ -67,6 +82,7 @@ _DESCRIBE = {
         "or unapplied out of step"
     ),
     "entry": lambda r: f"allocation {r[2]} does not match its ledger entry {r[3]} ({r[4]})",
+    "prior": lambda r: f"unmatched prior payments {r[2]} but the ledger leaves {r[3]} unexplained",
     "currency": lambda r: f"document in {r[2]} has a ledger entry in {r[3]} or of another creditor",
 }
 

@@ -186,6 +186,12 @@ class Document(models.Model):
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
     # Cache of the ledger: positive for what is owed, negative for an open credit note.
     balance_minor = models.BigIntegerField(_("open balance (minor units)"), default=0)
+    # Part of the prior payments (booked from a file's balance column) that no detailed
+    # payment has explained yet; a payment dated before the snapshot fills it instead of
+    # lowering the balance again, so no payment is ever counted twice.
+    unmatched_prior_minor = models.BigIntegerField(
+        _("prior payments not yet matched (minor units)"), default=0
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.OPEN
     )
@@ -239,6 +245,7 @@ class EntryKind(models.TextChoices):
     CHARGE = "charge", _("Charge (document issued)")
     CREDIT = "credit", _("Credit note issued")
     PAYMENT = "payment", _("Payment applied")
+    PRIOR_PAYMENT = "prior_payment", _("Paid before the first import (balance column)")
     EXTERNAL_PAYMENT = "external_payment", _("Payment recorded outside Cartera")
     ADJUSTMENT = "adjustment", _("Amount adjustment")
     REVERSAL = "reversal", _("Reversal")

@@ -66,6 +66,7 @@ _DOCUMENT_ROW = (
     "balance_minor",
     "status",
     "payment_reference",
+    "unmatched_prior_minor",
     "batch_id",
     "created_at",
     "updated_at",
@@ -290,15 +291,7 @@ class DocumentImporter(Importer):
                 paid = data.sign * (data.balance_minor - data.amount_minor)
                 booked = max(self.ctx.as_of, data.issue_date) if data.issue_date else self.ctx.as_of
                 entries.append(
-                    self._entry(
-                        pk,
-                        data.currency,
-                        EntryKind.EXTERNAL_PAYMENT,
-                        paid,
-                        booked,
-                        now,
-                        memo="paid before the first import (balance column)",
-                    )
+                    self._entry(pk, data.currency, EntryKind.PRIOR_PAYMENT, paid, booked, now)
                 )
                 balance += paid
             rows.append(
@@ -316,6 +309,8 @@ class DocumentImporter(Importer):
                     balance,
                     DocumentStatus.OPEN if balance else DocumentStatus.CLOSED,
                     reference,
+                    # Detailed payments loaded later may explain this prior payment.
+                    signed_amount - balance if data.sign > 0 else 0,
                     self.ctx.batch.pk,
                     now,
                     now,

@@ -63,6 +63,7 @@ _ENTRY_ROW = (
     "currency",
     "effective_date",
     "payment_id",
+    "reverses_id",
     "batch_id",
     "memo",
     "recorded_by",
@@ -380,9 +381,12 @@ class PaymentImporter(Importer):
             doc.pk: doc for docs in open_documents.values() for doc in docs
         }
         ordered = sorted(targets, key=lambda t: (t[0].date, t[0].row.line))
+        priors = self._prior_entries([pk for pk, doc in by_pk.items() if doc.unmatched_prior_minor])
         payment_ids = iter(ids_reserve(Payment, len(ordered)))
         payments: list[list[object]] = []
-        shares: list[tuple[int, Document, int, datetime.date]] = []  # payment, doc, share, date
+        # (payment id, document, amount, effective date, prior entry it explains or None)
+        shares: list[tuple[int, Document, int, datetime.date, tuple[int, datetime.date] | None]]
+        shares = []
         touched: dict[int, Document] = {}
         for data, debtor, document in ordered:
             payment_id = next(payment_ids)
@@ -396,13 +400,28 @@ class PaymentImporter(Importer):
                     if doc.currency == data.currency
                     and (doc.issue_date is None or doc.issue_date <= data.date)
                 ]
+            # First explain prior payments that a later balance snapshot already counted,
+            # then lower what is still owed.
+            for doc in candidates:
+                prior = priors.get(doc.pk)
+                if unapplied == 0 or prior is None or data.date > prior[1]:
+                    continue
+                share = min(unapplied, doc.unmatched_prior_minor)
+                if share <= 0:
+                    continue
+                effective = max(data.date, doc.issue_date or data.date)
+                shares.append((payment_id, doc, share, effective, prior))
+                unapplied -= share
+                doc.unmatched_prior_minor -= share
+                touched[doc.pk] = doc
             for doc in candidates:
                 if unapplied == 0:
                     break
                 share = min(unapplied, doc.balance_minor)
                 if share <= 0:
                     continue
-                shares.append((payment_id, doc, share, max(data.date, doc.issue_date or data.date)))
+                effective = max(data.date, doc.issue_date or data.date)
+                shares.append((payment_id, doc, share, effective, None))
                 unapplied -= share
                 doc.balance_minor -= share
                 doc.status = DocumentStatus.OPEN if doc.balance_minor else DocumentStatus.CLOSED
@@ -423,10 +442,14 @@ class PaymentImporter(Importer):
                     now,
                 ]
             )
-        entry_ids = ids_reserve(LedgerEntry, len(shares))
+        reversals = sum(1 for share in shares if share[4] is not None)
+        entry_ids = iter(ids_reserve(LedgerEntry, len(shares) + reversals))
         entries = []
         allocations = []
-        for entry_id, (payment_id, doc, share, effective) in zip(entry_ids, shares, strict=True):
+        label = self.ctx.actor.label
+        batch = self.ctx.batch.pk
+        for payment_id, doc, share, effective, prior in shares:
+            entry_id = next(entry_ids)
             entries.append(
                 (
                     entry_id,
@@ -437,21 +460,56 @@ class PaymentImporter(Importer):
                     doc.currency,
                     effective,
                     payment_id,
-                    self.ctx.batch.pk,
+                    None,
+                    batch,
                     "",
-                    self.ctx.actor.label,
+                    label,
                     now,
                 )
             )
             allocations.append((payment_id, doc.pk, share, entry_id, now))
+            if prior is not None:
+                # The prior payment is now explained by this one: take it back on its own
+                # date, so the balance after the snapshot stays what the file said.
+                entries.append(
+                    (
+                        next(entry_ids),
+                        creditor.pk,
+                        doc.pk,
+                        EntryKind.REVERSAL,
+                        share,
+                        doc.currency,
+                        prior[1],
+                        payment_id,
+                        prior[0],
+                        batch,
+                        "prior payment explained by a detailed payment",
+                        label,
+                        now,
+                    )
+                )
         rows_insert(Payment, _PAYMENT_ROW, payments)
         rows_insert(LedgerEntry, _ENTRY_ROW, entries)
         rows_insert(Allocation, _ALLOCATION_ROW, allocations)
         rows_update(
             Document,
-            ["balance_minor", "status", "updated_at"],
-            [(doc.pk, doc.balance_minor, doc.status, now) for doc in touched.values()],
+            ["balance_minor", "unmatched_prior_minor", "status", "updated_at"],
+            [
+                (doc.pk, doc.balance_minor, doc.unmatched_prior_minor, doc.status, now)
+                for doc in touched.values()
+            ],
         )
+
+    def _prior_entries(self, document_ids: list[int]) -> dict[int, tuple[int, datetime.date]]:
+        """{document: (id, date) of its prior-payment entry} for documents with one unmatched."""
+        if not document_ids:
+            return {}
+        return {
+            document_id: (pk, effective_date)
+            for document_id, pk, effective_date in LedgerEntry.objects.filter(
+                document_id__in=document_ids, kind=EntryKind.PRIOR_PAYMENT
+            ).values_list("document_id", "pk", "effective_date")
+        }
 
     def _open_documents(self, debtor_ids: set[int]) -> dict[int, list[Document]]:
         """Each debtor's documents with something owed, oldest due first."""
@@ -460,7 +518,8 @@ class PaymentImporter(Importer):
             return found
         for document in (
             Document.objects.select_for_update()
-            .filter(creditor=self.ctx.creditor, debtor_id__in=debtor_ids, balance_minor__gt=0)
+            .filter(Q(balance_minor__gt=0) | Q(unmatched_prior_minor__gt=0))
+            .filter(creditor=self.ctx.creditor, debtor_id__in=debtor_ids)
             .order_by("due_date", "id")
         ):
             found[document.debtor_id].append(document)
