@@ -83,13 +83,15 @@ def test_home_shows_aging_in_the_creditors_format_and_only_its_creditors(
     client, collector_of_acme, two_creditors
 ):
     client.force_login(collector_of_acme)
-    response = client.get("/", HTTP_ACCEPT_LANGUAGE="es")
+    # Spanish even when the browser prefers English: the team chooses, not the browser.
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
     content = response.content.decode()
     assert response.status_code == 200
     assert "Acme Colombia S.A.S." in content
     assert "Otro S.A." not in content
     assert "$ 100,00" in content or "$100,00" in content
     assert "Al día" in content
+    assert response["Content-Language"] == "es"
 
 
 def test_home_in_english(client, collector_of_acme, two_creditors):
@@ -97,6 +99,20 @@ def test_home_in_english(client, collector_of_acme, two_creditors):
     client.cookies["django_language"] = "en"
     content = client.get("/").content.decode()
     assert "Current" in content and "Log out" in content
+
+
+def test_the_language_selector_switches_to_english_and_back(client, collector_of_acme):
+    client.force_login(collector_of_acme)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "Current" in client.get("/").content.decode()
+    client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    assert "Al día" in client.get("/").content.decode()
+
+
+def test_the_stylesheet_is_served_by_the_app(client, db):
+    response = client.get("/static/cartera/cartera.css")
+    assert response.status_code == 200
+    assert b"--accent" in b"".join(response.streaming_content)
 
 
 def test_home_requires_login(client, db):
