@@ -20,7 +20,8 @@ from cartera.portfolio.importing.columns import (
 )
 from cartera.portfolio.importing.reader import EXTRA, FileUnreadable, Row, TabularFile
 
-SHARED_CSV = Path("/work/shared/data/bank_statements/csv")
+# ../shared beside the checkout holds real public files (read-only).
+SHARED_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "bank_statements" / "csv"
 
 # A small vocabulary for the reader tests, independent of the real alias lists.
 COLUMNS: dict[str, list[str]] = {
