@@ -148,3 +148,45 @@ def test_home_page_queries_do_not_grow_with_the_portfolio(
     load("documents", write_file("many.csv", "\n".join(lines) + "\n"))
     with django_assert_max_num_queries(8):
         client.get("/")
+
+
+def test_a_contact_point_edited_in_the_admin_is_audited(client, collector_of_acme, two_creditors):
+    from cartera.core.models import AuditEvent
+    from cartera.portfolio.models import ContactPoint
+
+    debtor = Debtor.objects.get(creditor=two_creditors[0])
+    contact = ContactPoint.objects.create(debtor=debtor, kind="email", value="old@acme.co")
+    client.force_login(collector_of_acme)
+    url = reverse("admin:portfolio_contactpoint_change", args=[contact.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update({"debtor": debtor.pk, "value": "new@acme.co", "do_not_contact": "on"})
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.content[:2000]
+    event = AuditEvent.objects.get(action="contactpoint.change.admin")
+    assert event.user == collector_of_acme
+    assert event.changes["value"] == ["old@acme.co", "new@acme.co"]
+    assert event.changes["do_not_contact"] == [False, True]
+    assert event.creditor_id == two_creditors[0].pk
+
+
+def test_a_contact_point_cannot_be_moved_to_another_creditors_debtor(
+    client, collector_of_acme, two_creditors
+):
+    from cartera.portfolio.models import ContactPoint
+
+    own = Debtor.objects.get(creditor=two_creditors[0])
+    foreign = Debtor.objects.get(creditor=two_creditors[1])
+    contact = ContactPoint.objects.create(debtor=own, kind="email", value="a@acme.co")
+    client.force_login(collector_of_acme)
+    url = reverse("admin:portfolio_contactpoint_change", args=[contact.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data["debtor"] = foreign.pk
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200  # the form comes back with an error
+    contact.refresh_from_db()
+    assert contact.debtor == own

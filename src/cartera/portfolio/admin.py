@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from cartera.core.admin import AuditEventInline, ReadOnlyAdminMixin
+from cartera.core.audit import Actor, audit_record, field_changes
 from cartera.core.money import format_minor
 from cartera.portfolio.models import (
     Allocation,
@@ -38,10 +39,56 @@ class CREDITOR_FILTER(admin.SimpleListFilter):
         return queryset
 
 
+def _creditor_id_of(obj: Any) -> int | None:
+    if isinstance(obj, Creditor):
+        return obj.pk
+    if hasattr(obj, "creditor_id"):
+        return obj.creditor_id
+    debtor = getattr(obj, "debtor", None)
+    return debtor.creditor_id if debtor is not None else None
+
+
+def _audit_form(request: HttpRequest, form: Any, obj: Any, change: bool) -> None:
+    if change and not form.changed_data:
+        return
+    audit_record(
+        actor=Actor.for_user(request.user, request.META.get("REMOTE_ADDR")),
+        action=f"{obj._meta.model_name}.{'change' if change else 'create'}.admin",
+        obj=obj,
+        creditor_id=_creditor_id_of(obj),
+        changes=field_changes(
+            {name: form.initial.get(name) for name in form.changed_data},
+            {name: form.cleaned_data.get(name) for name in form.changed_data},
+        ),
+    )
+
+
 class CreditorScopedAdmin(admin.ModelAdmin):
-    """Tenancy in the admin: a user sees only rows of the creditors they belong to."""
+    """Tenancy in the admin: a user sees only rows of the creditors they belong to.
+
+    Every change made here is written to Cartera's audit log, inline rows included.
+    """
 
     creditor_path = "creditor"
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        _audit_form(request, form, obj, change)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        audit_record(
+            actor=Actor.for_user(request.user, request.META.get("REMOTE_ADDR")),
+            action=f"{obj._meta.model_name}.delete.admin",
+            obj=obj,
+            creditor_id=_creditor_id_of(obj),
+        )
+        super().delete_model(request, obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        for inline_form in formset.forms:
+            if inline_form.instance.pk and inline_form.has_changed():
+                _audit_form(request, inline_form, inline_form.instance, bool(inline_form.initial))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
@@ -51,8 +98,12 @@ class CreditorScopedAdmin(admin.ModelAdmin):
         return queryset.filter(**{f"{self.creditor_path}__in": visible})
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "creditor" and not request.user.is_superuser:
-            kwargs["queryset"] = creditors_visible_to(request.user)
+        if not request.user.is_superuser:
+            visible = creditors_visible_to(request.user)
+            if db_field.name == "creditor":
+                kwargs["queryset"] = visible
+            elif db_field.name == "debtor":
+                kwargs["queryset"] = Debtor.objects.filter(creditor__in=visible)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
