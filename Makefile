@@ -31,14 +31,16 @@ demo: install
 	$(BIN)/cartera demo
 
 lint: dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 typecheck: dev
 	$(BIN)/mypy src
 
 test: dev messages
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy src
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime
 
 import pytest
@@ -196,3 +197,30 @@ def test_oldest_first_payment_explains_prior_payments_before_lowering_balances(w
     assert Document.objects.get(external_id="S-2").unmatched_prior_minor == 70000
     assert Payment.objects.get().unapplied_minor == 0
     assert integrity_problems() == []
+
+
+def test_a_real_bank_export_loaded_as_payments_is_refused_row_by_row_with_reasons(
+    creditor, load, tmp_path
+):
+    """A bank's CSV is not a payments file (statements come with cash application), but
+    loading one by mistake must explain every row and crash nothing."""
+    import shutil
+
+    from tests.conftest import SHARED_DATA
+
+    source = SHARED_DATA / "bank_statements/csv/avanta-mx__sample_santander_october_2025.csv"
+    path = tmp_path / source.name
+    shutil.copy(source, path)
+
+    result = load(
+        "payments",
+        path,
+        mapping={"Reference Number": "external_id", "Description": "reference"},
+    )
+
+    assert result.exit_code == 4
+    assert result.created == 0 and result.rejected == result.rows_read > 0
+    with open(result.rejected_file, encoding="utf-8-sig") as handle:
+        reasons = [row["reason"] for row in csv.DictReader(handle)]
+    assert any("must be positive" in reason for reason in reasons)
+    assert any("cannot tell whose payment" in reason for reason in reasons)

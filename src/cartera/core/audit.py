@@ -7,7 +7,7 @@ import decimal
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
@@ -20,7 +20,7 @@ class Actor:
 
     type: str
     label: str
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     remote_addr: str | None = None
 
     @classmethod
@@ -28,9 +28,7 @@ class Actor:
         return cls(type=ActorType.SYSTEM, label=label)
 
     @classmethod
-    def for_user(
-        cls, user: AbstractBaseUser | AnonymousUser | None, remote_addr: str | None = None
-    ) -> Actor:
+    def for_user(cls, user: User | AnonymousUser | None, remote_addr: str | None = None) -> Actor:
         if user is None or not user.is_authenticated:
             return cls.system()
         return cls(
@@ -66,7 +64,7 @@ def audit_record(
     user = actor.user if actor.user is not None and actor.user.pk else None
     event = AuditEvent(
         actor_type=actor.type,
-        user=user,  # type: ignore[misc]
+        user=user,
         actor_label=actor.label[:150],
         action=action,
         changes={k: _plain(v) for k, v in (changes or {}).items()},

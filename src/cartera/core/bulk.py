@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection, models
 
@@ -48,7 +49,7 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         return list(range(start, start + count))
 
 
-def _sqlite_value(value: object) -> object:
+def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
         return connection.ops.adapt_datetimefield_value(value)
     if isinstance(value, datetime.date):
@@ -57,7 +58,7 @@ def _sqlite_value(value: object) -> object:
 
 
 def rows_insert(
-    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[object]]
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """Insert `rows` (values in `columns` order, primary key included when wanted)."""
     if not rows:
@@ -76,7 +77,7 @@ def rows_insert(
 
 
 def rows_update(
-    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[object]]
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """Set `columns` of many rows; each row is (pk, *values in `columns` order)."""
     if not rows:
@@ -84,7 +85,7 @@ def rows_update(
     assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
     pk = connection.ops.quote_name(model._meta.pk.column)
     sql = f"UPDATE {_table(model)} SET {assignments} WHERE {pk} = %s"
-    ordered = [[*row[1:], row[0]] for row in rows]
+    ordered: list[list[Any]] = [[*row[1:], row[0]] for row in rows]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # psycopg pipelines executemany into one round trip.

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from cartera.core.admin import AuditEventInline, ReadOnlyAdminMixin
 from cartera.core.audit import Actor, audit_record, field_changes
@@ -107,7 +108,7 @@ class CreditorScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-def money_column(field: str, description: str) -> Any:
+def money_column(field: str, description: StrOrPromise) -> Any:
     @admin.display(description=description, ordering=field)
     def column(self: Any, obj: Any) -> str:
         return format_minor(getattr(obj, field), obj.currency, obj.creditor.locale)
@@ -288,6 +289,15 @@ class PaymentAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
 
     amount_display = money_column("amount_minor", _("amount"))
     unapplied_display = money_column("unapplied_minor", _("unapplied"))
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
+    creditor_path = "payment__creditor"
+    list_display = ("payment", "document", "amount_minor", "entry", "created_at")
+    search_fields = ("payment__external_id", "document__number", "document__external_id")
+    list_select_related = ("payment", "document")
+    show_full_result_count = False
 
 
 @admin.register(ImportBatch)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from cartera.portfolio.models import Creditor
@@ -12,7 +12,7 @@ class CreditorNotFound(LookupError):
     """No creditor matches; the message says what to do."""
 
 
-def creditors_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Creditor]:
+def creditors_visible_to(user: User | AnonymousUser) -> QuerySet[Creditor]:
     """Tenancy: the creditors a user may see. Superusers see all; others their memberships."""
     if not user.is_authenticated or not user.is_active:
         return Creditor.objects.none()

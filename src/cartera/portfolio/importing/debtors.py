@@ -125,9 +125,9 @@ def parse_debtor(ctx: ImportContext, values: dict[str, object], prefix: str = ""
             kind_, ContactKind.PHONE
         )
         data.contacts.append((contact_kind, number, raw))
-    address = fields.text(values, col("address"), max_length=300)
-    if address:
-        data.contacts.append((ContactKind.ADDRESS, address, address))
+    postal = fields.text(values, col("address"), max_length=300)
+    if postal:
+        data.contacts.append((ContactKind.ADDRESS, postal, postal))
     return data
 
 

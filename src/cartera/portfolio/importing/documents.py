@@ -271,7 +271,7 @@ class DocumentImporter(Importer):
         """Rows for the new documents, their charge and any balance already paid."""
         ids = ids_reserve(Document, len(fresh))
         references = references_allocate(creditor=self.ctx.creditor, count=len(fresh))
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for (data, debtor), pk, reference in zip(fresh, ids, references, strict=True):
             signed_amount = data.sign * data.amount_minor
             balance = signed_amount

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
@@ -84,7 +85,7 @@ def currency(values: dict[str, object], name: str, default: str) -> str:
 # People type a symbol where a code belongs; only unambiguous ones are accepted.
 _CURRENCY_SYMBOLS = {"€": "EUR", "US$": "USD", "USD$": "USD", "S/": "PEN", "S/.": "PEN"}
 
-_DEBTOR_KINDS = {
+_DEBTOR_KINDS: dict[str, set[str]] = {
     DebtorKind.PERSON: {
         "person",
         "persona",
@@ -111,7 +112,7 @@ _DEBTOR_KINDS = {
         "organization",
     },
 }
-_DOCUMENT_KINDS = {
+_DOCUMENT_KINDS: dict[str, set[str]] = {
     DocumentKind.INVOICE: {
         "invoice",
         "factura",
@@ -129,7 +130,7 @@ _DOCUMENT_KINDS = {
 
 
 def _choice(
-    values: dict[str, object], name: str, table: dict[str, set[str]], label: str
+    values: dict[str, object], name: str, table: Mapping[str, set[str]], label: str
 ) -> str | None:
     raw = text(values, name, max_length=60)
     if raw is None:

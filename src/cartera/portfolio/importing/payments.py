@@ -205,9 +205,9 @@ class PaymentImporter(Importer):
         fresh = [d for d in parsed if d.external_id not in existing]
         for data in parsed:
             if data.external_id in existing:
-                error = self._same_payment(existing[data.external_id], data)
-                if error:
-                    outcome.reject(data.row, error)
+                conflict = self._same_payment(existing[data.external_id], data)
+                if conflict:
+                    outcome.reject(data.row, conflict)
                 else:
                     outcome.unchanged += 1
         if not fresh:
@@ -444,7 +444,7 @@ class PaymentImporter(Importer):
             )
         reversals = sum(1 for share in shares if share[4] is not None)
         entry_ids = iter(ids_reserve(LedgerEntry, len(shares) + reversals))
-        entries = []
+        entries: list[tuple[object, ...]] = []
         allocations = []
         label = self.ctx.actor.label
         batch = self.ctx.batch.pk
