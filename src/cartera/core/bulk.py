@@ -60,7 +60,7 @@ def _sqlite_value(value: Any) -> Any:
 def rows_insert(
     model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Insert `rows` (values in `columns` order, primary key included when wanted)."""
+    """Insert `rows` (values in `columns` order; include the primary key to choose it)."""
     if not rows:
         return
     if connection.vendor == "postgresql":
@@ -93,21 +93,3 @@ def rows_update(
         else:
             cursor.executemany(sql, [[_sqlite_value(v) for v in row] for row in ordered])
 
-
-def instances_insert(objs: Sequence[models.Model]) -> None:
-    """Insert unsaved model instances with reserved primary keys (set on each instance)."""
-    if not objs:
-        return
-    model = type(objs[0])
-    for obj, pk in zip(objs, ids_reserve(model, len(objs)), strict=True):
-        obj.pk = pk
-    fields = [f for f in model._meta.concrete_fields]
-    columns = [f.column for f in fields]
-    rows = []
-    for obj in objs:
-        row = []
-        for field in fields:
-            value = field.get_db_prep_save(getattr(obj, field.attname), connection)
-            row.append(value)
-        rows.append(row)
-    rows_insert(model, columns, rows)

@@ -457,7 +457,6 @@ _COUNTRIES: dict[str, list[tuple[str, Validator, bool]]] = {
     ],
 }
 
-SUPPORTED_TAX_COUNTRIES = frozenset({"CO", *_COUNTRIES})
 
 
 def validate_tax_id(raw: str, country: str, type_hint: str | None = None) -> TaxId:

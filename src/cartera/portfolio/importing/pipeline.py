@@ -26,7 +26,6 @@ from cartera.portfolio.importing.values import ColumnContradiction, ColumnFormat
 from cartera.portfolio.models import BatchStatus, Creditor, ImportBatch
 
 EXIT_OK = 0
-EXIT_USAGE = 2
 EXIT_SOME_REJECTED = 3
 EXIT_NOTHING_LANDED = 4
 
