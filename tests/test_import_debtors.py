@@ -73,3 +73,12 @@ def test_debtor_without_external_id_is_keyed_by_tax_id(write_file, load):
         "MX",
         "RFC",
     )
+
+
+def test_tags_and_kind_words_in_spanish(write_file, load):
+    text = 'codigo_cliente,nombre,tipo_persona,etiquetas,pais\nT1,Ana Ruiz,Persona Natural,"vip; mora",Colombia\n'
+    result = load("debtors", write_file("t.csv", text))
+    assert result.created == 1
+    debtor = Debtor.objects.get(external_id="T1")
+    assert (debtor.kind, debtor.tags, debtor.country) == ("person", ["mora", "vip"], "CO")
+    assert debtor.timezone == "America/Bogota"

@@ -58,22 +58,34 @@ def _sqlite_value(value: Any) -> Any:
 
 
 def rows_insert(
-    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
 ) -> None:
-    """Insert `rows` (values in `columns` order; include the primary key to choose it)."""
+    """Insert `rows` (values in `columns` order; include the primary key to choose it).
+
+    With `ignore_conflicts`, a row that would break a unique constraint is skipped.
+    """
     if not rows:
         return
+    placeholders = ", ".join(["%s"] * len(columns))
+    insert = f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({placeholders})"
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            if ignore_conflicts:
+                cursor.executemany(f"{insert} ON CONFLICT DO NOTHING", list(rows))
+                return
             raw = cursor.cursor  # the psycopg cursor under Django's wrapper
             with raw.copy(f"COPY {_table(model)} ({_columns(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         return
-    placeholders = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {_table(model)} ({_columns(columns)}) VALUES ({placeholders})"
+    if ignore_conflicts:
+        insert = insert.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [[_sqlite_value(v) for v in row] for row in rows])
+        cursor.executemany(insert, [[_sqlite_value(v) for v in row] for row in rows])
 
 
 def rows_update(
@@ -92,4 +104,3 @@ def rows_update(
             cursor.executemany(sql, ordered)
         else:
             cursor.executemany(sql, [[_sqlite_value(v) for v in row] for row in ordered])
-

@@ -458,7 +458,6 @@ _COUNTRIES: dict[str, list[tuple[str, Validator, bool]]] = {
 }
 
 
-
 def validate_tax_id(raw: str, country: str, type_hint: str | None = None) -> TaxId:
     """Check a tax id of `country` and return its canonical form, type and display form.
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.db.models import Q
 from django.utils import timezone
 
+from cartera.core.bulk import ids_reserve, rows_insert
 from cartera.core.locales import default_timezone
 from cartera.portfolio.identity import (
     InvalidPhone,
@@ -31,6 +33,27 @@ from cartera.portfolio.services import references_allocate
 
 # The fields of a debtor that a file may set; compared to decide updated or unchanged.
 _DEBTOR_FIELDS = ("tax_id", "tax_id_type", "kind", "name", "country", "region", "city", "timezone")
+_DEBTOR_ROW = (
+    "id",
+    "creditor_id",
+    "external_id",
+    *_DEBTOR_FIELDS,
+    "payment_reference",
+    "created_at",
+    "updated_at",
+)
+_CONTACT_ROW = (
+    "debtor_id",
+    "kind",
+    "value",
+    "label",
+    "is_primary",
+    "source",
+    "created_at",
+    "verified",
+    "valid",
+    "do_not_contact",
+)
 
 
 @dataclass
@@ -261,7 +284,16 @@ class DebtorDirectory:
                 strict=True,
             ):
                 debtor.payment_reference = reference
-            Debtor.objects.bulk_create(unique_new)
+            for debtor, pk in zip(unique_new, ids_reserve(Debtor, len(unique_new)), strict=True):
+                debtor.pk = pk
+            rows_insert(
+                Debtor,
+                [*_DEBTOR_ROW, "tags"],
+                [
+                    [*(getattr(debtor, name) for name in _DEBTOR_ROW), json.dumps(debtor.tags)]
+                    for debtor in unique_new
+                ],
+            )
         pending_updates = [d for d in changed.values() if d.pk is not None]
         if pending_updates:
             Debtor.objects.bulk_update(pending_updates, [*_DEBTOR_FIELDS, "tags", "updated_at"])
@@ -272,41 +304,49 @@ class DebtorDirectory:
         self, items: list[tuple[Row, DebtorData]], results: dict[int, tuple[Debtor, str]]
     ) -> None:
         """New contact points are added; existing ones (maybe edited by a person) are kept."""
-        wanted: dict[tuple[int, str, str], ContactPoint] = {}
-        source = f"import:{self.ctx.batch.pk}"
+        wanted: dict[tuple[int, str, str], str] = {}  # (debtor, kind, value) -> as written
+        brand_new: set[int] = set()
         for row, data in items:
             if row.line not in results:
                 continue
-            debtor = results[row.line][0]
+            debtor, state = results[row.line]
+            if state == "created":
+                brand_new.add(debtor.pk)
             for kind, value, label in data.contacts:
-                wanted.setdefault(
-                    (debtor.pk, kind, value),
-                    ContactPoint(debtor=debtor, kind=kind, value=value, label=label, source=source),
-                )
+                wanted.setdefault((debtor.pk, kind, value), label)
         if not wanted:
             return
-        debtor_ids = {key[0] for key in wanted}
-        known = set(
-            ContactPoint.objects.filter(debtor_id__in=debtor_ids).values_list(
-                "debtor_id", "kind", "value"
-            )
-        )
-        has_primary = set(
-            ContactPoint.objects.filter(debtor_id__in=debtor_ids, is_primary=True).values_list(
-                "debtor_id", "kind"
-            )
-        )
+        # Only debtors that existed before this chunk can already have contact points.
+        older = {key[0] for key in wanted} - brand_new
+        known: set[tuple[int, str, str]] = set()
+        has_primary: set[tuple[int, str]] = set()
+        if older:
+            for debtor_id, kind, value, primary in ContactPoint.objects.filter(
+                debtor_id__in=older
+            ).values_list("debtor_id", "kind", "value", "is_primary"):
+                known.add((debtor_id, kind, value))
+                if primary:
+                    has_primary.add((debtor_id, kind))
+        source = f"import:{self.ctx.batch.pk}"
+        now = timezone.now()
         fresh = []
-        for key, contact in wanted.items():
-            if key in known:
+        for (debtor_id, kind, value), label in wanted.items():
+            if (debtor_id, kind, value) in known:
                 continue
-            if (key[0], key[1]) not in has_primary:
-                contact.is_primary = True
-                has_primary.add((key[0], key[1]))
-            fresh.append(contact)
-        ContactPoint.objects.bulk_create(fresh, ignore_conflicts=True)
+            primary = (debtor_id, kind) not in has_primary
+            has_primary.add((debtor_id, kind))
+            fresh.append((debtor_id, kind, value, label, primary, source, now, False, True, False))
+        # Nobody else can see the debtors this transaction created; for the older ones a
+        # concurrent import may have added the same point meanwhile: keep theirs.
+        rows_insert(ContactPoint, _CONTACT_ROW, [row for row in fresh if row[0] in brand_new])
+        rows_insert(
+            ContactPoint,
+            _CONTACT_ROW,
+            [row for row in fresh if row[0] not in brand_new],
+            ignore_conflicts=True,
+        )
         # A debtor whose only change is a new contact point was still updated.
-        added = {contact.debtor_id for contact in fresh}
+        added = {row[0] for row in fresh}
         for line, (debtor, state) in results.items():
             if state == "unchanged" and debtor.pk in added:
                 results[line] = (debtor, "updated")
