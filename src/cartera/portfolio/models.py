@@ -79,7 +79,11 @@ class DebtorKind(models.TextChoices):
 
 
 class Debtor(models.Model):
-    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="debtors")
+    # Indexed by the unique (creditor, external_id) constraint; a separate index would only
+    # slow bulk loads down.
+    creditor = models.ForeignKey(
+        Creditor, on_delete=models.PROTECT, related_name="debtors", db_index=False
+    )
     external_id = models.CharField(_("external id"), max_length=80)
     tax_id = models.CharField(_("tax id"), max_length=40, blank=True, default="")
     tax_id_type = models.CharField(_("tax id type"), max_length=10, blank=True, default="")
@@ -173,8 +177,13 @@ class DocumentStatus(models.TextChoices):
 
 
 class Document(models.Model):
-    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="documents")
-    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="documents")
+    # Both covered by composite indexes below (unique external id; debtor and due date).
+    creditor = models.ForeignKey(
+        Creditor, on_delete=models.PROTECT, related_name="documents", db_index=False
+    )
+    debtor = models.ForeignKey(
+        Debtor, on_delete=models.PROTECT, related_name="documents", db_index=False
+    )
     kind = models.CharField(
         _("kind"), max_length=20, choices=DocumentKind.choices, default=DocumentKind.INVOICE
     )
@@ -197,7 +206,12 @@ class Document(models.Model):
     )
     payment_reference = models.CharField(_("payment reference"), max_length=20)
     batch = models.ForeignKey(
-        "ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "ImportBatch",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created"), default=now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=now)
@@ -262,8 +276,13 @@ class LedgerEntryQuerySet(models.QuerySet):
 class LedgerEntry(models.Model):
     """An immutable change to a document's balance."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="+")
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="entries")
+    # Covered by the (creditor, date) and (document, date) indexes below.
+    creditor = models.ForeignKey(
+        Creditor, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=EntryKind.choices)
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
     currency = models.CharField(_("currency"), max_length=3)
@@ -272,10 +291,20 @@ class LedgerEntry(models.Model):
         "Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
     )
     reverses = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversed_by",
+        db_index=False,
     )
     batch = models.ForeignKey(
-        "ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+        "ImportBatch",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,
     )
     memo = models.CharField(_("memo"), max_length=200, blank=True, default="")
     recorded_by = models.CharField(_("recorded by"), max_length=150)
@@ -296,6 +325,12 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["document", "effective_date"], name="entry_document_date_idx"),
             models.Index(fields=["creditor", "effective_date"], name="entry_creditor_date_idx"),
+            # Few entries reverse another: index only those.
+            models.Index(
+                fields=["reverses"],
+                name="entry_reverses_idx",
+                condition=Q(reverses__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -313,8 +348,13 @@ class LedgerEntry(models.Model):
 class Payment(models.Model):
     """Money received from a debtor; `Allocation`s apply it to documents."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="payments")
-    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="payments")
+    # Covered by the unique external id and the (debtor, date) index.
+    creditor = models.ForeignKey(
+        Creditor, on_delete=models.PROTECT, related_name="payments", db_index=False
+    )
+    debtor = models.ForeignKey(
+        Debtor, on_delete=models.PROTECT, related_name="payments", db_index=False
+    )
     external_id = models.CharField(_("external id"), max_length=80)
     date = models.DateField(_("date"))
     currency = models.CharField(_("currency"), max_length=3)
@@ -324,7 +364,12 @@ class Payment(models.Model):
     reference = models.CharField(_("reference"), max_length=120, blank=True, default="")
     method = models.CharField(_("method"), max_length=40, blank=True, default="")
     batch = models.ForeignKey(
-        "ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "ImportBatch",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created"), default=now, editable=False)
 

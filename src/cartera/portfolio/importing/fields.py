@@ -30,7 +30,10 @@ def text(values: dict[str, object], name: str, *, max_length: int = 200) -> str 
         return None
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)  # an id typed as a number in Excel: 1234.0 means "1234"
-    cleaned = _SPACES.sub(" ", _CONTROL.sub("", str(raw))).strip()
+    if isinstance(raw, str) and raw.isprintable() and "  " not in raw:
+        cleaned = raw.strip()  # the common case, without the two substitutions
+    else:
+        cleaned = _SPACES.sub(" ", _CONTROL.sub("", str(raw))).strip()
     if not cleaned:
         return None
     if len(cleaned) > max_length:
