@@ -27,8 +27,10 @@ $(VENV)/.dev-installed: $(VENV)/.installed pyproject.toml
 messages:
 	$(BIN)/pybabel compile --domain django --directory src/cartera/locale --statistics
 
+ADDR ?= 127.0.0.1:8000
+
 demo: install
-	$(BIN)/cartera demo
+	$(BIN)/cartera demo --addr $(ADDR)
 
 lint: dev
 	$(BIN)/ruff check src tests benchmarks scripts

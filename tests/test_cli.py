@@ -117,3 +117,27 @@ def test_exit_codes_for_partial_refused_and_wrong_usage(cartera, tmp_path: Path)
     assert cartera("import", "facturas", str(partial)).returncode == 2
     assert cartera("aging", "--buckets", "90,30").returncode == 2
     assert cartera("aging", "--as-of", "23/11/2026").returncode == 2
+
+
+def test_the_embedded_database_is_prepared_by_the_first_command(tmp_path):
+    """README: `make install`, then `cartera creditor add …` straight away."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["CARTERA_HOME"] = str(tmp_path / "fresh" / "var")
+    result = subprocess.run(
+        [sys.executable, "-m", "cartera", "creditor", "add", "NEW", "--name", "Nueva",
+         "--country", "CO", "--currency", "COP"],
+        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "preparing the database" in result.stderr
+    assert (tmp_path / "fresh" / "var" / "cartera.sqlite3").exists()
+
+
+def test_a_configured_database_is_never_migrated_silently(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "cartera", "aging"],
+        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "cartera migrate" in result.stderr

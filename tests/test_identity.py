@@ -62,8 +62,9 @@ def test_co_stdnum_docstring_example() -> None:
 
 def test_co_nine_digits_is_a_nit_without_check_digit() -> None:
     tax = validate_tax_id(NIT_BASE, "CO")
-    # stored without the digit, shown with it
-    assert tax == TaxId(NIT_BASE, "NIT", f"900.123.456-{NIT_DV}", True)
+    # stored and shown with the digit computed: both ways of writing it are the same debtor
+    assert tax == TaxId(NIT_BASE + NIT_DV, "NIT", f"900.123.456-{NIT_DV}", True)
+    assert validate_tax_id(f"900.123.456-{NIT_DV}", "CO").number == tax.number
 
 
 def test_co_ten_digits_valid_as_nit_is_a_nit() -> None:
@@ -83,7 +84,7 @@ def test_co_ten_digits_with_nit_hint_must_have_a_valid_check_digit() -> None:
 
 
 def test_co_nine_digits_with_nit_hint_is_without_check_digit() -> None:
-    assert validate_tax_id(NIT_BASE, "CO", "NIT").number == NIT_BASE
+    assert validate_tax_id(NIT_BASE, "CO", "NIT").number == NIT_BASE + NIT_DV
 
 
 @pytest.mark.parametrize(

@@ -343,3 +343,14 @@ def test_each_import_is_audited_once_with_counts_and_hash(write_file, load):
     assert event.changes["sha256"] == batch.file_sha256 and len(batch.file_sha256) == 64
     assert event.changes["created"] == 3
     assert event.object_id == str(batch.pk)
+
+
+def test_a_nit_written_without_its_check_digit_finds_the_same_debtor(write_file, load):
+    load("debtors", write_file("d.csv", "NIT;Razón Social\n900.123.456-8;Uno SAS\n"))
+    result = load(
+        "documents",
+        write_file("x.csv", "Factura;NIT;Fecha Vencimiento;Valor\nB-1;900123456;01/12/2026;1.000,00\n"),
+    )
+    assert (result.created, result.rejected) == (1, 0)
+    assert Document.objects.get().debtor.name == "Uno SAS"
+    assert Debtor.objects.count() == 1

@@ -2,10 +2,50 @@
 
 `cartera generate-portfolio …` runs the `generate_portfolio` command; anything Django knows
 (`cartera migrate`, `cartera createsuperuser`) passes through unchanged.
+
+The embedded installation needs no set-up step: with the default SQLite database, the
+database file and its tables are created (or brought up to date) before the first command.
+A configured database (PostgreSQL) is never migrated behind the operator's back: the command
+stops and says to run `cartera migrate`.
 """
 
 import os
 import sys
+
+# Commands that must run on a database as it is.
+_NO_AUTO_MIGRATE = {
+    "migrate",
+    "makemigrations",
+    "sqlmigrate",
+    "showmigrations",
+    "help",
+    "version",
+    "shell",
+    "dbshell",
+    "squashmigrations",
+}
+
+
+def _ensure_database(command: str) -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    if command in _NO_AUTO_MIGRATE:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor == "sqlite":
+        settings.CARTERA_HOME.mkdir(parents=True, exist_ok=True)
+    executor = MigrationExecutor(connection)
+    if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        return
+    if connection.vendor == "sqlite" and "DATABASE_URL" not in os.environ:
+        sys.stderr.write(f"preparing the database {connection.settings_dict['NAME']}…\n")
+        call_command("migrate", interactive=False, verbosity=0)
+        return
+    sys.stderr.write("the database needs its migrations first: run `cartera migrate`\n")
+    sys.exit(2)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,6 +55,10 @@ def main(argv: list[str] | None = None) -> None:
         argv[1] = argv[1].replace("-", "_")
     argv[0] = "cartera"
 
+    import django
     from django.core.management import execute_from_command_line
 
+    django.setup()
+    if len(argv) > 1 and not argv[1].startswith("-"):
+        _ensure_database(argv[1])
     execute_from_command_line(argv)

@@ -6,7 +6,6 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from django_stubs_ext import StrOrPromise
 
 from cartera.core.admin import AuditEventInline, ReadOnlyAdminMixin
 from cartera.core.audit import Actor, audit_record, field_changes
@@ -108,10 +107,16 @@ class CreditorScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-def money_column(field: str, description: StrOrPromise) -> Any:
+def money_column(field: str, description: Any, source: str = "") -> Any:
+    """An amount kept in minor units, shown as the creditor's country writes it.
+
+    `source` names the related object that has the currency and the creditor ("" = the row).
+    """
+
     @admin.display(description=description, ordering=field)
     def column(self: Any, obj: Any) -> str:
-        return format_minor(getattr(obj, field), obj.currency, obj.creditor.locale)
+        owner = getattr(obj, source) if source else obj
+        return format_minor(getattr(obj, field), owner.currency, owner.creditor.locale)
 
     return column
 
@@ -122,11 +127,15 @@ class CreditorAdmin(CreditorScopedAdmin):
     list_display = ("code", "name", "country", "currency", "locale", "timezone", "balance_mode")
     list_filter = ("country", "currency", "balance_mode")
     search_fields = ("code", "name", "tax_id")
-    readonly_fields = ("created_at",)
+    readonly_fields = ("code", "currency", "reference_counter", "created_at")
     inlines = [AuditEventInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Creditor]:
         return creditors_visible_to(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Creditors are created with `cartera creditor add`, which validates and sets defaults.
+        return False
 
 
 @admin.register(Membership)
@@ -161,9 +170,22 @@ class DebtorAdmin(CreditorScopedAdmin):
     list_display = ("name", "external_id", "tax_id", "kind", "country", "city", "creditor")
     list_filter = (CREDITOR_FILTER, "kind", "country")
     search_fields = ("name", "external_id", "tax_id", "payment_reference")
-    readonly_fields = ("payment_reference", "created_at", "updated_at")
+    # The keys that imports and payments match on change only through imports.
+    readonly_fields = (
+        "creditor",
+        "external_id",
+        "tax_id",
+        "tax_id_type",
+        "payment_reference",
+        "created_at",
+        "updated_at",
+    )
     list_select_related = ("creditor",)
     inlines = [ContactPointInline, AuditEventInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # debtors arrive by import, where their ids are validated
+
     show_full_result_count = False
 
 
@@ -181,17 +203,11 @@ class ContactPointAdmin(CreditorScopedAdmin):
 class LedgerEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = LedgerEntry
     fk_name = "document"
-    fields = (
-        "effective_date",
-        "kind",
-        "amount_minor",
-        "currency",
-        "payment",
-        "memo",
-        "recorded_by",
-    )
+    fields = ("effective_date", "kind", "amount_display", "payment", "memo", "recorded_by")
     readonly_fields = fields
     extra = 0
+
+    amount_display = money_column("amount_minor", _("amount"))
 
 
 class OpenFilter(admin.SimpleListFilter):
@@ -210,7 +226,9 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(Document)
-class DocumentAdmin(CreditorScopedAdmin):
+class DocumentAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
+    """Read-only: documents change through imports and services, which keep the ledger."""
+
     list_display = (
         "number",
         "kind",
@@ -225,22 +243,32 @@ class DocumentAdmin(CreditorScopedAdmin):
     list_filter = (CREDITOR_FILTER, OpenFilter, "status", "kind", "currency", "due_date")
     search_fields = ("number", "external_id", "payment_reference", "debtor__name")
     list_select_related = ("debtor", "creditor")
-    readonly_fields = (
-        "amount_minor",
-        "balance_minor",
+    fields = (
+        "creditor",
+        "debtor",
+        "kind",
+        "number",
+        "external_id",
+        "issue_date",
+        "due_date",
+        "currency",
+        "amount_display",
+        "balance_display",
+        "unmatched_display",
         "status",
         "payment_reference",
         "batch",
         "created_at",
         "updated_at",
     )
-    raw_id_fields = ("debtor",)
+    readonly_fields = fields
     date_hierarchy = "due_date"
     inlines = [LedgerEntryInline, AuditEventInline]
     show_full_result_count = False
 
     amount_display = money_column("amount_minor", _("amount"))
     balance_display = money_column("balance_minor", _("balance"))
+    unmatched_display = money_column("unmatched_prior_minor", _("prior payments not yet matched"))
 
 
 @admin.register(LedgerEntry)
@@ -257,15 +285,31 @@ class LedgerEntryAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
     search_fields = ("document__number", "document__external_id", "memo")
     list_select_related = ("document", "creditor")
     show_full_result_count = False
+    fields = (
+        "creditor",
+        "document",
+        "kind",
+        "amount_display",
+        "effective_date",
+        "payment",
+        "reverses",
+        "batch",
+        "memo",
+        "recorded_by",
+        "recorded_at",
+    )
+    readonly_fields = fields
 
     amount_display = money_column("amount_minor", _("amount"))
 
 
 class AllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Allocation
-    fields = ("document", "amount_minor", "entry", "created_at")
+    fields = ("document", "amount_display", "entry", "created_at")
     readonly_fields = fields
     extra = 0
+
+    amount_display = money_column("amount_minor", _("amount"), source="payment")
 
 
 @admin.register(Payment)
@@ -286,6 +330,20 @@ class PaymentAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
     date_hierarchy = "date"
     inlines = [AllocationInline, AuditEventInline]
     show_full_result_count = False
+    fields = (
+        "creditor",
+        "debtor",
+        "external_id",
+        "date",
+        "currency",
+        "amount_display",
+        "unapplied_display",
+        "reference",
+        "method",
+        "batch",
+        "created_at",
+    )
+    readonly_fields = fields
 
     amount_display = money_column("amount_minor", _("amount"))
     unapplied_display = money_column("unapplied_minor", _("unapplied"))
@@ -294,10 +352,14 @@ class PaymentAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
 @admin.register(Allocation)
 class AllocationAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
     creditor_path = "payment__creditor"
-    list_display = ("payment", "document", "amount_minor", "entry", "created_at")
+    list_display = ("payment", "document", "amount_display", "entry", "created_at")
     search_fields = ("payment__external_id", "document__number", "document__external_id")
-    list_select_related = ("payment", "document")
+    list_select_related = ("payment__creditor", "document")
     show_full_result_count = False
+    fields = ("payment", "document", "amount_display", "entry", "created_at")
+    readonly_fields = fields
+
+    amount_display = money_column("amount_minor", _("amount"), source="payment")
 
 
 @admin.register(ImportBatch)

@@ -232,6 +232,9 @@ def _passport(text: str) -> TaxId:
         raise _Refused("PA", "a passport number has only letters and digits")
     if not 5 <= len(compact) <= 15:
         raise _Refused("PA", "a passport number has 5 to 15 letters and digits")
+    if not any(char.isdigit() for char in compact):
+        # A word in the tax id column is a shifted row, not a passport.
+        raise _Refused("PA", "a passport number has digits")
     return TaxId(compact, "PA", compact, False)
 
 
@@ -269,12 +272,12 @@ def _co_nit_checked(base: str, dv: str) -> TaxId:
 
 
 def _co_nit_unchecked(base: str) -> TaxId:
-    # Stored without the digit (people quote it both ways, and we cannot know which digit the
-    # debtor would have written), shown with it so it reads as on an invoice.
+    # Stored with the digit computed, exactly as a NIT written with its digit is stored, so
+    # that "900123456" and "900.123.456-8" find the same debtor.
     if not 3 <= len(base) <= 15:
         raise _Refused("NIT", "a NIT has 3 to 15 digits")
     full = base + co_nit.calc_check_digit(base)
-    return TaxId(base, "NIT", co_nit.format(full), _co_is_company(base))
+    return TaxId(full, "NIT", co_nit.format(full), _co_is_company(base))
 
 
 def _co_cc(digits: str) -> TaxId:

@@ -260,6 +260,8 @@ class EntryKind(models.TextChoices):
     CREDIT = "credit", _("Credit note issued")
     PAYMENT = "payment", _("Payment applied")
     PRIOR_PAYMENT = "prior_payment", _("Paid before the first import (balance column)")
+    # Takes back (part of) a prior payment that a detailed payment now explains.
+    PRIOR_IDENTIFIED = "prior_identified", _("Prior payment identified")
     EXTERNAL_PAYMENT = "external_payment", _("Payment recorded outside Cartera")
     ADJUSTMENT = "adjustment", _("Amount adjustment")
     REVERSAL = "reversal", _("Reversal")

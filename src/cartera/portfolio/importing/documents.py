@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from cartera.core.bulk import ids_reserve, rows_insert, rows_update
-from cartera.core.money import to_minor
+from cartera.core.money import minor_str, to_minor
 from cartera.portfolio.importing import fields
 from cartera.portfolio.importing.columns import DOCUMENT_COLUMNS
 from cartera.portfolio.importing.debtors import (
@@ -431,7 +431,10 @@ class DocumentImporter(Importer):
                     delta,
                     self._booking_date(document),
                     now,
-                    memo=f"amount changed from {document.amount_minor} to {data.amount_minor}",
+                    memo=(
+                        f"amount changed from {minor_str(document.amount_minor, document.currency)}"
+                        f" to {minor_str(data.amount_minor, document.currency)}"
+                    ),
                 )
             )
             document.amount_minor = data.amount_minor

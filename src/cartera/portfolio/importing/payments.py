@@ -388,8 +388,10 @@ class PaymentImporter(Importer):
         shares: list[tuple[int, Document, int, datetime.date, tuple[int, datetime.date] | None]]
         shares = []
         touched: dict[int, Document] = {}
+        external_of: dict[int, str] = {}
         for data, debtor, document in ordered:
             payment_id = next(payment_ids)
+            external_of[payment_id] = data.external_id or ""
             unapplied = data.amount_minor
             if document is not None:
                 candidates = [by_pk[document.pk]]
@@ -476,14 +478,14 @@ class PaymentImporter(Importer):
                         next(entry_ids),
                         creditor.pk,
                         doc.pk,
-                        EntryKind.REVERSAL,
+                        EntryKind.PRIOR_IDENTIFIED,
                         share,
                         doc.currency,
                         prior[1],
                         payment_id,
                         prior[0],
                         batch,
-                        "prior payment explained by a detailed payment",
+                        f"identified by payment {external_of[payment_id]}",
                         label,
                         now,
                     )

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cartera.core.audit import Actor, audit_record
+from cartera.core.csvsafe import safe_cell
 from cartera.portfolio.importing.reader import FileUnreadable, Row, TabularFile
 from cartera.portfolio.importing.values import ColumnContradiction, ColumnFormat
 from cartera.portfolio.models import BatchStatus, Creditor, ImportBatch
@@ -36,7 +37,7 @@ class RowError(Exception):
     def __init__(self, column: str, value: object, reason: str):
         super().__init__(reason)
         self.column = column
-        self.value = "" if value is None else str(value)
+        self.value = _cell(value)
         self.reason = reason
 
 
@@ -184,8 +185,10 @@ class RejectedWriter:
             self._handle = self.path.open("w", newline="", encoding="utf-8-sig")
             self._writer = csv.writer(self._handle)
             self._writer.writerow(["line", "column", "value", "reason", *self.headers])
-        original = [_cell(row.raw.get(header)) for header in self.headers]
-        self._writer.writerow([row.line, error.column, error.value, error.reason, *original])
+        original = [safe_cell(_cell(row.raw.get(header))) for header in self.headers]
+        self._writer.writerow(
+            [row.line, error.column, safe_cell(error.value), error.reason, *original]
+        )
         self.count += 1
 
     def close(self) -> str | None:
@@ -201,7 +204,12 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
+        # A spreadsheet date is a datetime at midnight: write it as the date people typed.
+        if value.time() == datetime.time(0):
+            return value.date().isoformat()
         return value.isoformat(sep=" ")
+    if isinstance(value, list | tuple):
+        return " | ".join(_cell(item) for item in value)
     return str(value)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from cartera.core.commandline import cli_actor
+from cartera.core.commandline import cli_actor, usage_error
 from cartera.core.money import format_minor
 from cartera.demo.setup import (
     DEMO_PASSWORD,
@@ -31,6 +32,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_serve"]:
+            self._check_port_free(options["addr"])
         settings.CARTERA_HOME.mkdir(parents=True, exist_ok=True)
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         self.stdout.write(f"database: {settings.DATABASES['default']['NAME']}")
@@ -70,3 +73,16 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         call_command("runserver", options["addr"], use_reloader=False, use_threading=True)
+
+    @staticmethod
+    def _check_port_free(addr: str) -> None:
+        """Say so before loading anything when another program already listens there."""
+        host, _, port = addr.rpartition(":")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host or "127.0.0.1", int(port)))
+            except (OSError, ValueError) as exc:
+                raise usage_error(
+                    f"cannot serve on {addr} ({exc}); choose another address, e.g. "
+                    "cartera demo --addr 127.0.0.1:8001 (or make demo ADDR=127.0.0.1:8001)"
+                ) from exc

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from cartera.core.commandline import iso_date, print_json, usage_error
+from cartera.core.csvsafe import safe_cell
 from cartera.core.money import exponent, from_minor
 from cartera.portfolio.models import Creditor
 from cartera.portfolio.queries import CreditorNotFound, creditor_resolve
@@ -71,7 +72,7 @@ class Command(BaseCommand):
             data = row.as_json()
             writer.writerow(
                 [
-                    *[row.key.get(k, "") for k in key_names],
+                    *[safe_cell(row.key.get(k, "")) for k in key_names],
                     row.currency,
                     *[data["amounts"][n] for n in names],
                     data["credits"],
