@@ -124,9 +124,25 @@ def test_the_embedded_database_is_prepared_by_the_first_command(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["CARTERA_HOME"] = str(tmp_path / "fresh" / "var")
     result = subprocess.run(
-        [sys.executable, "-m", "cartera", "creditor", "add", "NEW", "--name", "Nueva",
-         "--country", "CO", "--currency", "COP"],
-        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "cartera",
+            "creditor",
+            "add",
+            "NEW",
+            "--name",
+            "Nueva",
+            "--country",
+            "CO",
+            "--currency",
+            "COP",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert "preparing the database" in result.stderr
@@ -137,7 +153,11 @@ def test_a_configured_database_is_never_migrated_silently(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
     result = subprocess.run(
         [sys.executable, "-m", "cartera", "aging"],
-        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert "cartera migrate" in result.stderr

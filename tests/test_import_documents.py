@@ -349,7 +349,9 @@ def test_a_nit_written_without_its_check_digit_finds_the_same_debtor(write_file,
     load("debtors", write_file("d.csv", "NIT;Razón Social\n900.123.456-8;Uno SAS\n"))
     result = load(
         "documents",
-        write_file("x.csv", "Factura;NIT;Fecha Vencimiento;Valor\nB-1;900123456;01/12/2026;1.000,00\n"),
+        write_file(
+            "x.csv", "Factura;NIT;Fecha Vencimiento;Valor\nB-1;900123456;01/12/2026;1.000,00\n"
+        ),
     )
     assert (result.created, result.rejected) == (1, 0)
     assert Document.objects.get().debtor.name == "Uno SAS"

@@ -10,6 +10,7 @@ stops and says to run `cartera migrate`.
 """
 
 import os
+import signal
 import sys
 
 # Commands that must run on a database as it is.
@@ -49,6 +50,9 @@ def _ensure_database(command: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    if hasattr(signal, "SIGPIPE"):
+        # `cartera aging | head` ends quietly, as Unix tools do, instead of a traceback.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cartera.settings")
     if len(argv) > 1 and not argv[1].startswith("-"):

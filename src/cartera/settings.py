@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "cartera.core",
     "cartera.portfolio",
+    "cartera.negotiation",
+    "cartera.strategy",
     "cartera.reports",
     "cartera.demo",
 ]

@@ -11,15 +11,21 @@ from django.db.models import Q
 ROLE_PERMISSIONS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "admin": [
         ("portfolio", ("view_", "add_", "change_", "delete_")),
+        ("negotiation", ("view_", "change_")),
+        ("strategy", ("view_", "add_", "change_", "delete_")),
         ("core", ("view_",)),
         ("auth", ("view_", "add_", "change_")),
     ],
     "supervisor": [
         ("portfolio", ("view_",)),
+        ("negotiation", ("view_", "change_")),
+        ("strategy", ("view_", "change_account", "add_pause", "change_pause")),
         ("portfolio", ("change_debtor", "change_contactpoint", "add_contactpoint")),
         ("core", ("view_",)),
     ],
     "collector": [
+        ("negotiation", ("view_",)),
+        ("strategy", ("view_account", "view_action", "view_alert", "view_episode")),
         (
             "portfolio",
             (
@@ -36,6 +42,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     ],
     "auditor": [
         ("portfolio", ("view_",)),
+        ("negotiation", ("view_",)),
+        ("strategy", ("view_",)),
         ("core", ("view_",)),
     ],
 }

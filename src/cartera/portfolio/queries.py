@@ -25,7 +25,7 @@ def creditor_resolve(code: str | None, among: QuerySet[Creditor] | None = None) 
     """The creditor named by `code`, or the only one when `code` is omitted."""
     creditors = Creditor.objects.all() if among is None else among
     if code:
-        found = creditors.filter(code=code).first()
+        found = creditors.filter(code__iexact=code).first()
         if found is None:
             known = ", ".join(creditors.values_list("code", flat=True)[:20]) or "none"
             raise CreditorNotFound(f"no creditor with code '{code}' (known: {known})")

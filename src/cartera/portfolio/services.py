@@ -14,7 +14,7 @@ from cartera.core.locales import (
     validate_timezone,
 )
 from cartera.core.money import validate_currency
-from cartera.portfolio.identity import payment_reference
+from cartera.portfolio.identity import payment_reference, validate_tax_id
 from cartera.portfolio.models import BalanceMode, Creditor
 
 
@@ -38,8 +38,11 @@ def creditor_create(
     code = code.strip()
     if not code or not code.replace("-", "").replace("_", "").isalnum():
         raise PortfolioError(f"'{code}' is not a valid code: use letters, digits, - and _")
-    if Creditor.objects.filter(code=code).exists():
-        raise PortfolioError(f"a creditor with code '{code}' already exists")
+    clash = Creditor.objects.filter(code__iexact=code).first()
+    if clash is not None:
+        raise PortfolioError(f"a creditor with code '{clash.code}' already exists")
+    if not name.strip():
+        raise PortfolioError("the creditor needs a name (--name)")
     try:
         country = validate_country(country)
         currency = validate_currency(currency)
@@ -48,18 +51,19 @@ def creditor_create(
         if timezone is None:
             raise PortfolioError(f"{country} has several time zones: pass --timezone")
         timezone = validate_timezone(timezone)
+        tax = validate_tax_id(tax_id, country) if tax_id.strip() else None
     except ValueError as exc:
         raise PortfolioError(str(exc)) from exc
     if balance_mode not in BalanceMode.values:
         raise PortfolioError(f"balance mode must be one of {', '.join(BalanceMode.values)}")
     creditor = Creditor.objects.create(
         code=code,
-        name=name.strip() or code,
+        name=name.strip(),
         country=country,
         currency=currency,
         locale=locale,
         timezone=timezone,
-        tax_id=tax_id.strip(),
+        tax_id=tax.number if tax else "",
         balance_mode=balance_mode,
     )
     audit_record(

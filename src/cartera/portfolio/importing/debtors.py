@@ -256,11 +256,10 @@ class DebtorDirectory:
                 for key, value in data.new_values().items():
                     setattr(debtor, key, value)
                 if data.kind is None:
-                    debtor.kind = (
-                        DebtorKind.PERSON
-                        if data.tax and data.tax.type in ("CC", "CE", "DNI", "NIE", "CURP", "CI")
-                        else DebtorKind.COMPANY
-                    )
+                    # Without a company form in the name or a company tax id, a debtor is
+                    # taken for a person (companies in ERP files carry one or the other).
+                    company = data.tax is not None and data.tax.is_company is True
+                    debtor.kind = DebtorKind.COMPANY if company else DebtorKind.PERSON
                 existing[debtor.external_id] = debtor
                 new.append((row, data, debtor))
                 results[row.line] = (debtor, "created")

@@ -349,11 +349,18 @@ class PaymentImporter(Importer):
                 )
             return matches[0]
         if data.document_number:
-            matches = documents.get(f"no:{data.document_number}", [])
+            numbered = documents.get(f"no:{data.document_number}", [])
+            matches = numbered
             if debtor is not None:
-                matches = [doc for doc in matches if doc.debtor_id == debtor.pk]
+                matches = [doc for doc in numbered if doc.debtor_id == debtor.pk]
             if not matches:
-                raise RowError("document_number", data.document_number, "no such document")
+                reason = "no such document"
+                if numbered:
+                    reason = (
+                        f"document {data.document_number} belongs to another debtor, not to "
+                        f"{debtor.external_id if debtor else ''}"
+                    )
+                raise RowError("document_number", data.document_number, reason)
             if len(matches) > 1:
                 raise RowError(
                     "document_number",

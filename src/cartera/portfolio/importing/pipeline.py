@@ -340,6 +340,8 @@ def run_import(
             )
         raise
     result.rejected_file = rejected.close()
+    if result.rejected and not result.landed and not result.message:
+        result.message = f"every row was rejected; the reasons are in {result.rejected_file}"
     if options.dry_run:
         return result
     if single_transaction and result.rejected:

@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portfolio', '0001_initial'),
+        ("portfolio", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ledgerentry',
-            name='kind',
-            field=models.CharField(choices=[('charge', 'Charge (document issued)'), ('credit', 'Credit note issued'), ('payment', 'Payment applied'), ('prior_payment', 'Paid before the first import (balance column)'), ('prior_identified', 'Prior payment identified'), ('external_payment', 'Payment recorded outside Cartera'), ('adjustment', 'Amount adjustment'), ('reversal', 'Reversal')], max_length=20, verbose_name='kind'),
+            model_name="ledgerentry",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("charge", "Charge (document issued)"),
+                    ("credit", "Credit note issued"),
+                    ("payment", "Payment applied"),
+                    ("prior_payment", "Paid before the first import (balance column)"),
+                    ("prior_identified", "Prior payment identified"),
+                    ("external_payment", "Payment recorded outside Cartera"),
+                    ("adjustment", "Amount adjustment"),
+                    ("reversal", "Reversal"),
+                ],
+                max_length=20,
+                verbose_name="kind",
+            ),
         ),
     ]

@@ -19,6 +19,8 @@ from cartera.demo.setup import (
     demo_users_ensure,
 )
 from cartera.reports.aging import aging_report
+from cartera.strategy.defaults import strategy_defaults_ensure
+from cartera.strategy.run import RunRefused, run_execute
 
 
 class Command(BaseCommand):
@@ -52,6 +54,19 @@ class Command(BaseCommand):
         )
         if loaded is None:
             self.stdout.write(f"demo portfolio already loaded for {creditor.code}: reusing it")
+        strategy_defaults_ensure(creditor=creditor, actor=actor)
+        try:
+            run = run_execute(creditor=creditor, as_of=as_of, actor=actor)
+        except RunRefused as exc:
+            self.stdout.write(f"daily run skipped: {exc}")
+        else:
+            actions = ", ".join(f"{code} {n:,}" for code, n in sorted(run.actions.items()))
+            self.stdout.write(
+                f"daily run {as_of}: {run.accounts_evaluated:,} accounts evaluated, "
+                f"{run.accounts_paused:,} paused, {run.new_delinquent:,} new delinquent"
+                + (" (already ran today)" if run.already_ran else "")
+                + (f"; actions: {actions}" if actions else "")
+            )
         new_users = demo_users_ensure(creditor)
         if new_users:
             self.stdout.write(f"demo users created: {', '.join(new_users)}")

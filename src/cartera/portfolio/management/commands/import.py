@@ -55,6 +55,13 @@ class Command(BaseCommand):
             locale = validate_locale(options["locale"]) if options["locale"] else None
         except (CreditorNotFound, ValueError) as exc:
             raise usage_error(str(exc)) from exc
+        known = IMPORTERS[kind].columns
+        unknown = sorted(set((mapping or {}).values()) - set(known))
+        if unknown:
+            raise usage_error(
+                f"--map: {', '.join(unknown)} is not a {kind} field; the fields are "
+                f"{', '.join(known)}"
+            )
         import_options = ImportOptions(
             locale=locale,
             as_of=options["as_of"],

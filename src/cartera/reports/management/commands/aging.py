@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from cartera.core.commandline import iso_date, print_json, usage_error
 from cartera.core.csvsafe import safe_cell
+from cartera.core.locales import validate_locale
 from cartera.core.money import exponent, from_minor
 from cartera.portfolio.models import Creditor
 from cartera.portfolio.queries import CreditorNotFound, creditor_resolve
@@ -19,8 +20,13 @@ from cartera.reports.aging import AgingReport, AgingRow, aging_report, make_buck
 
 
 def _bounds(text: str) -> list[int]:
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() for part in parts):
+        raise usage_error(
+            f"--buckets '{text}': give increasing day counts separated by commas, e.g. 30,60,90"
+        )
+    bounds = [int(part) for part in parts]
     try:
-        bounds = [int(part) for part in text.split(",") if part.strip()]
         make_buckets(bounds)
     except ValueError as exc:
         raise usage_error(f"--buckets: {exc}") from exc
@@ -47,7 +53,12 @@ class Command(BaseCommand):
         except CreditorNotFound as exc:
             raise usage_error(str(exc)) from exc
         as_of = options["as_of"] or self._today(creditors)
-        bounds = _bounds(options["buckets"]) if options["buckets"] else None
+        bounds = _bounds(options["buckets"]) if options["buckets"] is not None else None
+        if options["locale"]:
+            try:
+                options["locale"] = validate_locale(options["locale"])
+            except ValueError as exc:
+                raise usage_error(str(exc)) from exc
         report = aging_report(creditors=creditors, as_of=as_of, by=options["by"], bounds=bounds)
         if options["format"] == "json":
             print_json(report.as_json())

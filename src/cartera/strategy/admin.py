@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from cartera.core.admin import AuditEventInline, ReadOnlyAdminMixin
+from cartera.portfolio.admin import CREDITOR_FILTER, CreditorScopedAdmin
+from cartera.strategy.models import (
+    Account,
+    Action,
+    Alert,
+    Episode,
+    Pause,
+    Run,
+    Segment,
+    Stage,
+    Step,
+    Strategy,
+)
+
+
+@admin.register(Stage)
+class StageAdmin(CreditorScopedAdmin):
+    list_display = ("name", "code", "order", "min_dpd", "requires_confirmation", "creditor")
+    list_filter = (CREDITOR_FILTER,)
+    ordering = ("creditor", "order")
+
+
+@admin.register(Segment)
+class SegmentAdmin(CreditorScopedAdmin):
+    list_display = (
+        "name",
+        "code",
+        "order",
+        "min_total_minor",
+        "min_overdue_minor",
+        "min_dpd",
+        "max_dpd",
+        "debtor_kind",
+        "country",
+        "tag",
+        "creditor",
+    )
+    list_filter = (CREDITOR_FILTER, "debtor_kind")
+    list_editable = ("order",)
+    ordering = ("creditor", "order")
+
+
+class StepInline(admin.TabularInline):
+    model = Step
+    extra = 0
+    fields = (
+        "code",
+        "day_offset",
+        "action",
+        "channels",
+        "template_code",
+        "target_stage",
+        "min_balance_minor",
+    )
+
+
+@admin.register(Strategy)
+class StrategyAdmin(CreditorScopedAdmin):
+    list_display = ("name", "code", "version", "active", "segment", "created_at", "creditor")
+    list_filter = (CREDITOR_FILTER, "active")
+    inlines = [StepInline, AuditEventInline]
+
+
+@admin.register(Account)
+class AccountAdmin(CreditorScopedAdmin):
+    list_display = (
+        "debtor",
+        "stage",
+        "segment",
+        "overdue_minor",
+        "max_dpd",
+        "paused_reason",
+        "collector",
+        "legal_review",
+        "credit_hold",
+        "evaluated_on",
+    )
+    list_filter = (CREDITOR_FILTER, "stage", "segment", "overdue", "legal_review", "credit_hold")
+    search_fields = ("debtor__name", "debtor__external_id")
+    list_select_related = ("debtor", "stage", "segment", "collector")
+    raw_id_fields = ("debtor", "episode")
+    show_full_result_count = False
+
+
+@admin.register(Episode)
+class EpisodeAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
+    list_display = ("debtor", "opened_on", "anchor_due_date", "cured_on", "stage")
+    list_filter = (CREDITOR_FILTER, "stage")
+    search_fields = ("debtor__name", "debtor__external_id")
+    list_select_related = ("debtor", "stage")
+    show_full_result_count = False
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
+    list_display = ("as_of", "creditor", "started_by", "started_at", "finished_at")
+    list_filter = (CREDITOR_FILTER,)
+    inlines = [AuditEventInline]
+
+
+@admin.register(Action)
+class ActionAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
+    list_display = ("due_on", "debtor", "step", "kind", "status", "assigned_to", "reason")
+    list_filter = (CREDITOR_FILTER, "status", "kind", "due_on")
+    search_fields = ("debtor__name", "debtor__external_id", "reason")
+    list_select_related = ("debtor", "step", "assigned_to")
+    show_full_result_count = False
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
+    list_display = ("created_on", "kind", "debtor", "collector", "message", "read_at")
+    list_filter = (CREDITOR_FILTER, "kind", "created_on")
+    search_fields = ("debtor__name", "message")
+    list_select_related = ("debtor", "collector")
+
+
+@admin.register(Pause)
+class PauseAdmin(CreditorScopedAdmin):
+    list_display = ("debtor", "reason", "starts_on", "ends_on", "created_by")
+    list_filter = (CREDITOR_FILTER,)
+    search_fields = ("debtor__name", "debtor__external_id", "reason")
+    raw_id_fields = ("debtor", "documents")

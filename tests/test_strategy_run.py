@@ -1,0 +1,277 @@
+"""The daily run: steps on their day, once per episode; catch-up; pauses; idempotency."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+
+import pytest
+
+from cartera.portfolio.models import ContactPoint, Debtor
+from cartera.strategy.defaults import DEFAULT_STEPS, strategy_defaults_ensure
+from cartera.strategy.models import Account, Action, ActionStatus, Alert, Episode, Pause, Run
+from cartera.strategy.run import RunRefused, run_execute
+
+DUE = datetime.date(2026, 10, 1)
+
+
+def day(n: int) -> datetime.date:
+    """The day n days after the due date (negative: before)."""
+    return DUE + datetime.timedelta(days=n)
+
+
+@pytest.fixture
+def strategy(creditor, actor):
+    return strategy_defaults_ensure(creditor=creditor, actor=actor)
+
+
+@pytest.fixture
+def one_invoice(write_file, load, strategy):
+    """Uno S.A.S. owes one invoice issued 1 Sep, due 1 Oct 2026."""
+    text = "external_id,debtor_external_id,name,issue_date,due_date,amount\nF-1,C1,Uno S.A.S.,2026-09-01,2026-10-01,1000\n"
+    load("documents", write_file("docs.csv", text), as_of=datetime.date(2026, 9, 1))
+
+
+def run(creditor, actor, on):
+    return run_execute(creditor=creditor, as_of=on, actor=actor)
+
+
+def fired_on(code: str) -> list[datetime.date]:
+    return sorted(
+        Action.objects.filter(step__code=code)
+        .exclude(status__in=[ActionStatus.SUPERSEDED, ActionStatus.EXPIRED])
+        .values_list("due_on", flat=True)
+    )
+
+
+def test_each_default_step_fires_on_its_day_and_only_once(creditor, actor, one_invoice):
+    for n in range(-10, 75):
+        run(creditor, actor, day(n))
+
+    for code, offset, *_ in DEFAULT_STEPS:
+        assert fired_on(code) == [day(offset)], code
+    assert (
+        Action.objects.filter(status__in=[ActionStatus.SUPERSEDED, ActionStatus.EXPIRED]).count()
+        == 0
+    )
+    assert Episode.objects.count() == 1
+    account = Account.objects.get()
+    assert account.legal_review is True
+    assert account.stage.code == "prejuridica"  # juridica only on a supervisor's confirmation
+
+
+def test_message_and_call_actions_say_why(creditor, actor, one_invoice):
+    run(creditor, actor, day(3))
+    run(creditor, actor, day(7))
+    aviso = Action.objects.get(step__code="aviso_1")
+    call = Action.objects.get(step__code="llamada_1")
+    assert aviso.status == ActionStatus.PENDING_DISPATCH and aviso.channels == ["email"]
+    assert call.status == ActionStatus.OPEN
+    assert "aviso_1" in aviso.reason and "General" in aviso.reason and "v1" in aviso.reason
+    assert "2026-10-01" in aviso.reason
+
+
+def test_catch_up_fires_the_latest_due_step_and_records_the_rest(creditor, actor, one_invoice):
+    first = run(creditor, actor, day(8))
+    later = run(creditor, actor, day(29))
+
+    assert first.actions == Counter({"llamada_1": 1})
+    assert first.skipped == Counter({"aviso_1": 1})
+    assert Action.objects.get(step__code="aviso_1").status == ActionStatus.SUPERSEDED
+    # Days 9..28 were skipped: aviso_2 (day 15) is older than the 10-day window,
+    # llamada_2 (day 20) is within it and fires.
+    assert later.actions == Counter({"llamada_2": 1})
+    assert later.skipped == Counter({"aviso_2": 1})
+    assert Action.objects.get(step__code="aviso_2").status == ActionStatus.EXPIRED
+
+
+def test_the_same_day_again_creates_nothing(creditor, actor, one_invoice):
+    run(creditor, actor, day(3))
+    again = run(creditor, actor, day(3))
+
+    assert again.already_ran is True
+    assert again.actions == Counter() and again.skipped == Counter()
+    assert Action.objects.count() == 1
+    assert Run.objects.count() == 1
+
+
+def test_a_run_before_the_last_one_is_refused(creditor, actor, one_invoice):
+    run(creditor, actor, day(5))
+    with pytest.raises(RunRefused, match="earlier date"):
+        run(creditor, actor, day(4))
+
+
+def test_payment_cures_the_episode_and_a_new_delinquency_starts_over(
+    creditor, actor, one_invoice, write_file, load
+):
+    run(creditor, actor, day(3))
+    load("payments", write_file("p.csv", "debtor_external_id,date,amount\nC1,2026-10-05,1000\n"))
+    cured = run(creditor, actor, day(6))
+    assert cured.episodes_cured == 1
+    assert Account.objects.get().overdue is False
+
+    text = "external_id,debtor_external_id,issue_date,due_date,amount\nF-2,C1,2026-10-10,2026-11-01,500\n"
+    load("documents", write_file("d2.csv", text))
+    for n in range(31, 40):
+        run(creditor, actor, day(n))
+
+    assert Episode.objects.count() == 2
+    assert fired_on("aviso_1") == [day(3), datetime.date(2026, 11, 4)]
+    assert Alert.objects.filter(kind="new_delinquency").count() == 2
+
+
+def test_first_run_announces_only_recent_delinquencies(creditor, actor, strategy, write_file, load):
+    text = (
+        "external_id,debtor_external_id,name,issue_date,due_date,amount\n"
+        "OLD,C1,Antigua S.A.S.,2026-01-01,2026-02-01,100\n"
+        "NEW,C2,Reciente S.A.S.,2026-09-01,2026-09-28,100\n"
+    )
+    load("documents", write_file("d.csv", text))
+    report = run(creditor, actor, day(0))
+    assert report.episodes_opened == 2
+    assert report.new_delinquent == 1
+    assert Alert.objects.get().debtor.external_id == "C2"
+
+
+def test_do_not_contact_and_manual_pauses_hold_the_steps(
+    creditor, actor, one_invoice, write_file, load
+):
+    debtor = Debtor.objects.get(external_id="C1")
+    ContactPoint.objects.create(debtor=debtor, kind="email", value="x@uno.co", do_not_contact=True)
+    paused = run(creditor, actor, day(3))
+    assert (paused.accounts_evaluated, paused.accounts_paused) == (1, 1)
+    assert paused.actions == Counter()
+    assert (
+        "not to be contacted" in Account.objects.get().paused_reason
+        or "contact" in Account.objects.get().paused_reason
+    )
+
+    ContactPoint.objects.update(do_not_contact=False)
+    Pause.objects.create(
+        creditor=creditor,
+        debtor=debtor,
+        reason="acuerdo verbal",
+        starts_on=day(4),
+        ends_on=day(6),
+        created_by="t",
+    )
+    assert run(creditor, actor, day(5)).actions == Counter()
+    # When the pause ends, a step still within the window fires.
+    resumed = run(creditor, actor, day(7))
+    assert resumed.actions == Counter({"llamada_1": 1})
+    assert resumed.skipped == Counter({"aviso_1": 1})
+
+
+def test_preventive_steps_fire_once_per_document_and_count_accounts(
+    creditor, actor, strategy, write_file, load
+):
+    text = (
+        "external_id,debtor_external_id,name,issue_date,due_date,amount\n"
+        "A,C1,Uno S.A.S.,2026-09-01,2026-10-01,100\n"
+        "B,C1,Uno S.A.S.,2026-09-02,2026-10-01,100\n"
+        "C,C2,Dos S.A.S.,2026-09-02,2026-10-03,100\n"
+    )
+    load("documents", write_file("d.csv", text), as_of=datetime.date(2026, 9, 1))
+    report = run(creditor, actor, day(-5))
+    assert report.actions == Counter({"recordatorio_previo": 1})
+    assert Action.objects.filter(step__code="recordatorio_previo").count() == 2
+    report = run(creditor, actor, day(-3))
+    assert report.actions == Counter({"recordatorio_previo": 1})  # C, of Dos
+    run(creditor, actor, day(-2))
+    assert Action.objects.filter(step__code="recordatorio_previo").count() == 3
+
+
+def test_stages_only_move_forward_within_an_episode(creditor, actor, one_invoice, write_file, load):
+    run(creditor, actor, day(35))
+    assert Account.objects.get().stage.code == "prejuridica"
+    load("payments", write_file("p.csv", "debtor_external_id,date,amount\nC1,2026-11-06,900\n"))
+    run(creditor, actor, day(37))
+    account = Account.objects.get()
+    assert account.overdue_minor == 10000
+    assert account.stage.code == "prejuridica"
+
+
+def test_json_report_shape(creditor, actor, one_invoice):
+    data = run(creditor, actor, day(3)).as_json()
+    assert data == {
+        "as_of": "2026-10-04",
+        "creditor": "ACME",
+        "accounts_evaluated": 1,
+        "accounts_paused": 0,
+        "new_delinquent": 1,
+        "episodes_opened": 1,
+        "episodes_cured": 0,
+        "actions": {"aviso_1": 1},
+        "skipped": {},
+        "already_ran": False,
+    }
+
+
+def test_queries_do_not_grow_with_the_number_of_accounts(
+    creditor, actor, strategy, write_file, load, django_assert_max_num_queries
+):
+    def portfolio(prefix: str, size: int) -> str:
+        lines = ["external_id,debtor_external_id,name,issue_date,due_date,amount"]
+        for i in range(size):
+            lines.append(
+                f"{prefix}{i},{prefix}C{i},Deudor {i},2026-08-01,2026-{9 + i % 2}-0{1 + i % 5},{100 + i}"
+            )
+        return "\n".join(lines) + "\n"
+
+    load("documents", write_file("small.csv", portfolio("S", 3)))
+    with django_assert_max_num_queries(40) as small:
+        run(creditor, actor, day(10))
+    load("documents", write_file("big.csv", portfolio("B", 120)))
+    with django_assert_max_num_queries(40) as big:
+        run(creditor, actor, day(11))
+    assert len(big.captured_queries) <= len(small.captured_queries) + 2
+
+
+def test_a_pending_promise_pauses_and_a_broken_one_alerts_and_resumes(creditor, actor, one_invoice):
+    from decimal import Decimal
+
+    from cartera.negotiation.services import promise_create
+
+    run(creditor, actor, day(3))
+    promise_create(
+        creditor=creditor,
+        debtor=Debtor.objects.get(external_id="C1"),
+        amount=Decimal("1000"),
+        promised_date=day(6),
+        as_of=day(4),
+        actor=actor,
+    )
+    held = run(creditor, actor, day(7))
+    assert held.accounts_paused == 1 and held.actions == Counter()
+    assert (
+        "promise" in Account.objects.get().paused_reason
+        or "promesa" in Account.objects.get().paused_reason
+    )
+
+    broken = run(creditor, actor, day(9))  # deadline day 8 (2 days of grace) has passed
+    assert broken.promises == {"kept": 0, "broken": 1}
+    assert Alert.objects.filter(kind="broken_promise").count() == 1
+    # The strategy resumes: llamada_1 (day 7) is within the window and fires now.
+    assert broken.actions == Counter({"llamada_1": 1})
+    run(creditor, actor, day(9))
+    assert Alert.objects.filter(kind="broken_promise").count() == 1
+
+
+def test_an_account_whose_overdue_documents_are_all_disputed_is_paused(
+    creditor, actor, one_invoice
+):
+    from cartera.negotiation.services import dispute_open
+    from cartera.portfolio.models import Document
+
+    dispute_open(
+        creditor=creditor,
+        debtor=Debtor.objects.get(external_id="C1"),
+        documents=list(Document.objects.all()),
+        category="quality",
+        note="mercancía dañada",
+        as_of=day(2),
+        actor=actor,
+    )
+    report = run(creditor, actor, day(3))
+    assert report.accounts_paused == 1 and report.actions == Counter()
+    assert Episode.objects.filter(cured_on__isnull=True).count() == 1
