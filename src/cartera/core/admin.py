@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from cartera.core.models import AuditEvent
 
@@ -34,7 +35,7 @@ class AuditEventInline(ReadOnlyAdminMixin, GenericTabularInline):
     extra = 0
     can_delete = False
     ordering = ("-at",)
-    verbose_name_plural = "audit"
+    verbose_name_plural = _("audit")
 
 
 @admin.register(AuditEvent)

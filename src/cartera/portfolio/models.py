@@ -58,9 +58,14 @@ class Membership(models.Model):
     """A user may see and work the creditors they are a member of (superusers see all)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
     )
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="memberships")
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.CASCADE, related_name="memberships"
+    )
 
     class Meta:
         verbose_name = _("membership")
@@ -82,7 +87,11 @@ class Debtor(models.Model):
     # Indexed by the unique (creditor, external_id) constraint; a separate index would only
     # slow bulk loads down.
     creditor = models.ForeignKey(
-        Creditor, on_delete=models.PROTECT, related_name="debtors", db_index=False
+        Creditor,
+        verbose_name=_("creditor"),
+        on_delete=models.PROTECT,
+        related_name="debtors",
+        db_index=False,
     )
     external_id = models.CharField(_("external id"), max_length=80)
     tax_id = models.CharField(_("tax id"), max_length=40, blank=True, default="")
@@ -130,7 +139,9 @@ class ContactKind(models.TextChoices):
 class ContactPoint(models.Model):
     """A way to reach a debtor, with consent per channel (None: not stated)."""
 
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="contact_points")
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debtor"), on_delete=models.CASCADE, related_name="contact_points"
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=ContactKind.choices)
     value = models.CharField(
         _("value"), max_length=300, help_text=_("E.164 phone, lower-case email or address")
@@ -179,10 +190,18 @@ class DocumentStatus(models.TextChoices):
 class Document(models.Model):
     # Both covered by composite indexes below (unique external id; debtor and due date).
     creditor = models.ForeignKey(
-        Creditor, on_delete=models.PROTECT, related_name="documents", db_index=False
+        Creditor,
+        verbose_name=_("creditor"),
+        on_delete=models.PROTECT,
+        related_name="documents",
+        db_index=False,
     )
     debtor = models.ForeignKey(
-        Debtor, on_delete=models.PROTECT, related_name="documents", db_index=False
+        Debtor,
+        verbose_name=_("debtor"),
+        on_delete=models.PROTECT,
+        related_name="documents",
+        db_index=False,
     )
     kind = models.CharField(
         _("kind"), max_length=20, choices=DocumentKind.choices, default=DocumentKind.INVOICE
@@ -207,6 +226,7 @@ class Document(models.Model):
     payment_reference = models.CharField(_("payment reference"), max_length=20)
     batch = models.ForeignKey(
         "ImportBatch",
+        verbose_name=_("import batch"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -280,20 +300,34 @@ class LedgerEntry(models.Model):
 
     # Covered by the (creditor, date) and (document, date) indexes below.
     creditor = models.ForeignKey(
-        Creditor, on_delete=models.PROTECT, related_name="+", db_index=False
+        Creditor,
+        verbose_name=_("creditor"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     document = models.ForeignKey(
-        Document, on_delete=models.PROTECT, related_name="entries", db_index=False
+        Document,
+        verbose_name=_("document"),
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=20, choices=EntryKind.choices)
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
     currency = models.CharField(_("currency"), max_length=3)
     effective_date = models.DateField(_("effective date"))
     payment = models.ForeignKey(
-        "Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+        "Payment",
+        verbose_name=_("payment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
     )
     reverses = models.ForeignKey(
         "self",
+        verbose_name=_("reverses"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -302,6 +336,7 @@ class LedgerEntry(models.Model):
     )
     batch = models.ForeignKey(
         "ImportBatch",
+        verbose_name=_("import batch"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -352,10 +387,18 @@ class Payment(models.Model):
 
     # Covered by the unique external id and the (debtor, date) index.
     creditor = models.ForeignKey(
-        Creditor, on_delete=models.PROTECT, related_name="payments", db_index=False
+        Creditor,
+        verbose_name=_("creditor"),
+        on_delete=models.PROTECT,
+        related_name="payments",
+        db_index=False,
     )
     debtor = models.ForeignKey(
-        Debtor, on_delete=models.PROTECT, related_name="payments", db_index=False
+        Debtor,
+        verbose_name=_("debtor"),
+        on_delete=models.PROTECT,
+        related_name="payments",
+        db_index=False,
     )
     external_id = models.CharField(_("external id"), max_length=80)
     date = models.DateField(_("date"))
@@ -367,6 +410,7 @@ class Payment(models.Model):
     method = models.CharField(_("method"), max_length=40, blank=True, default="")
     batch = models.ForeignKey(
         "ImportBatch",
+        verbose_name=_("import batch"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -412,10 +456,19 @@ class Payment(models.Model):
 
 
 class Allocation(models.Model):
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="allocations")
+    payment = models.ForeignKey(
+        Payment, verbose_name=_("payment"), on_delete=models.PROTECT, related_name="allocations"
+    )
+    document = models.ForeignKey(
+        Document, verbose_name=_("document"), on_delete=models.PROTECT, related_name="allocations"
+    )
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
-    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="allocation")
+    entry = models.OneToOneField(
+        LedgerEntry,
+        verbose_name=_("ledger entry"),
+        on_delete=models.PROTECT,
+        related_name="allocation",
+    )
     created_at = models.DateTimeField(_("created"), default=now, editable=False)
 
     class Meta:
@@ -446,14 +499,21 @@ class BatchStatus(models.TextChoices):
 
 
 class ImportBatch(models.Model):
-    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="batches")
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.PROTECT, related_name="batches"
+    )
     kind = models.CharField(_("kind"), max_length=12, choices=ImportKind.choices)
     file_name = models.CharField(_("file"), max_length=400)
     file_sha256 = models.CharField(_("SHA-256"), max_length=64)
     file_size = models.BigIntegerField(_("size (bytes)"), default=0)
     actor = models.CharField(_("by"), max_length=150)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     options = models.JSONField(_("options"), default=dict, blank=True)
     status = models.CharField(

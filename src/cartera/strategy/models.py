@@ -16,7 +16,9 @@ from cartera.portfolio.models import Creditor, Debtor, DebtorKind, Document
 class Stage(models.Model):
     """A phase of collection, entered by days past due (only forward within an episode)."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="stages")
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.CASCADE, related_name="stages"
+    )
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=100)
     order = models.PositiveSmallIntegerField(_("order"))
@@ -46,7 +48,9 @@ class Stage(models.Model):
 class Segment(models.Model):
     """Accounts treated alike; the first segment (by order) whose conditions hold wins."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="segments")
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.CASCADE, related_name="segments"
+    )
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=100)
     order = models.PositiveSmallIntegerField(_("order"))
@@ -87,9 +91,12 @@ class Strategy(models.Model):
     """What to do for a segment, day by day. Versioned: an edit creates a new version, and
     each action remembers the version that decided it."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="strategies")
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.CASCADE, related_name="strategies"
+    )
     segment = models.ForeignKey(
         Segment,
+        verbose_name=_("segment"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -147,14 +154,21 @@ class Step(models.Model):
     the oldest overdue document of the episode and fires once per episode.
     """
 
-    strategy = models.ForeignKey(Strategy, on_delete=models.CASCADE, related_name="steps")
+    strategy = models.ForeignKey(
+        Strategy, verbose_name=_("strategy"), on_delete=models.CASCADE, related_name="steps"
+    )
     code = models.SlugField(_("code"), max_length=60)
     day_offset = models.IntegerField(_("day"))
     action = models.CharField(_("action"), max_length=20, choices=StepAction.choices)
     channels = models.JSONField(_("channels"), default=list, blank=True)
     template_code = models.CharField(_("template"), max_length=60, blank=True, default="")
     target_stage = models.ForeignKey(
-        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Stage,
+        verbose_name=_("target stage"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     min_balance_minor = models.BigIntegerField(
         _("only when overdue is at least (minor units)"), null=True, blank=True
@@ -179,15 +193,29 @@ class Step(models.Model):
 class Account(models.Model):
     """What the daily run knows of a debtor of a creditor, kept up to date by every run."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="+")
-    debtor = models.OneToOneField(Debtor, on_delete=models.CASCADE, related_name="account")
-    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL)
-    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL)
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.CASCADE, related_name="+"
+    )
+    debtor = models.OneToOneField(
+        Debtor, verbose_name=_("debtor"), on_delete=models.CASCADE, related_name="account"
+    )
+    segment = models.ForeignKey(
+        Segment, verbose_name=_("segment"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), null=True, blank=True, on_delete=models.SET_NULL
+    )
     episode = models.ForeignKey(
-        "Episode", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "Episode",
+        verbose_name=_("episode"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     collector = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("collector"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -215,12 +243,18 @@ class Episode(models.Model):
     """One stretch of delinquency of an account: opened when a document becomes overdue,
     cured when nothing is overdue."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="+")
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="episodes")
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.CASCADE, related_name="+"
+    )
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debtor"), on_delete=models.CASCADE, related_name="episodes"
+    )
     opened_on = models.DateField(_("opened on"))
     anchor_due_date = models.DateField(_("oldest overdue due date"))
     cured_on = models.DateField(_("cured on"), null=True, blank=True)
-    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL)
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), null=True, blank=True, on_delete=models.SET_NULL
+    )
 
     class Meta:
         verbose_name = _("episode")
@@ -238,7 +272,9 @@ class Episode(models.Model):
 
 
 class Run(models.Model):
-    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="runs")
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.PROTECT, related_name="runs"
+    )
     as_of = models.DateField(_("as of"))
     started_at = models.DateTimeField(_("started"), default=now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -269,22 +305,41 @@ class ActionStatus(models.TextChoices):
 class Action(models.Model):
     """What a run decided for an account, and why, in words a collector understands."""
 
-    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="actions")
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="+")
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="actions")
+    run = models.ForeignKey(
+        Run, verbose_name=_("run"), on_delete=models.PROTECT, related_name="actions"
+    )
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.CASCADE, related_name="+"
+    )
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debtor"), on_delete=models.CASCADE, related_name="actions"
+    )
     episode = models.ForeignKey(
-        Episode, null=True, blank=True, on_delete=models.CASCADE, related_name="actions"
+        Episode,
+        verbose_name=_("episode"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="actions",
     )
     document = models.ForeignKey(
-        Document, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Document,
+        verbose_name=_("document"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
-    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="actions")
+    step = models.ForeignKey(
+        Step, verbose_name=_("step"), on_delete=models.PROTECT, related_name="actions"
+    )
     kind = models.CharField(_("action"), max_length=20, choices=StepAction.choices)
     channels = models.JSONField(_("channels"), default=list, blank=True)
     due_on = models.DateField(_("due on"))
     status = models.CharField(_("status"), max_length=20, choices=ActionStatus.choices)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -323,14 +378,24 @@ class AlertKind(models.TextChoices):
 
 
 class Alert(models.Model):
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="+")
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="alerts")
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.CASCADE, related_name="+"
+    )
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debtor"), on_delete=models.CASCADE, related_name="alerts"
+    )
     run = models.ForeignKey(
-        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+        Run,
+        verbose_name=_("run"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
     )
     kind = models.CharField(_("kind"), max_length=20, choices=AlertKind.choices)
     collector = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("collector"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -352,9 +417,15 @@ class Alert(models.Model):
 class Pause(models.Model):
     """An account, or some of its documents, held out of the strategy for a while."""
 
-    creditor = models.ForeignKey(Creditor, on_delete=models.CASCADE, related_name="+")
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="pauses")
-    documents = models.ManyToManyField(Document, blank=True, related_name="+")
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.CASCADE, related_name="+"
+    )
+    debtor = models.ForeignKey(
+        Debtor, verbose_name=_("debtor"), on_delete=models.CASCADE, related_name="pauses"
+    )
+    documents = models.ManyToManyField(
+        Document, verbose_name=_("documents"), blank=True, related_name="+"
+    )
     reason = models.CharField(_("reason"), max_length=200)
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("until"), null=True, blank=True)
