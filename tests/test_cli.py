@@ -161,3 +161,49 @@ def test_a_configured_database_is_never_migrated_silently(tmp_path):
     )
     assert result.returncode == 2
     assert "cartera migrate" in result.stderr
+
+
+def test_the_daily_run_from_the_command_line(cartera):
+    first = cartera("run", "--creditor", "ACME", "--as-of", "2026-11-23", "--format", "json")
+    assert first.returncode == 0, first.stderr
+    data = json.loads(first.stdout)
+    assert set(data) == {
+        "as_of",
+        "creditor",
+        "accounts_evaluated",
+        "accounts_paused",
+        "new_delinquent",
+        "episodes_opened",
+        "episodes_cured",
+        "actions",
+        "skipped",
+        "already_ran",
+    }
+    assert (data["creditor"], data["already_ran"], data["episodes_opened"]) == ("ACME", False, 1)
+
+    again = json.loads(
+        cartera("run", "--creditor", "ACME", "--as-of", "2026-11-23", "--format", "json").stdout
+    )
+    assert again["already_ran"] is True and again["actions"] == {}
+
+    replay = cartera(
+        "run",
+        "--creditor",
+        "ACME",
+        "--from",
+        "2026-11-24",
+        "--to",
+        "2026-11-26",
+        "--format",
+        "json",
+    )
+    lines = [json.loads(line) for line in replay.stdout.splitlines()]
+    assert [line["as_of"] for line in lines] == ["2026-11-24", "2026-11-25", "2026-11-26"]
+
+    earlier = cartera("run", "--creditor", "ACME", "--as-of", "2026-11-01")
+    assert earlier.returncode == 4
+    assert "earlier date" in earlier.stderr
+    assert cartera("run", "--from", "2026-11-24").returncode == 2
+
+    every = json.loads(cartera("run", "--as-of", "2026-11-27", "--format", "json").stdout)
+    assert every["creditor"] is None

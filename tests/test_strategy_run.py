@@ -275,3 +275,29 @@ def test_an_account_whose_overdue_documents_are_all_disputed_is_paused(
     report = run(creditor, actor, day(3))
     assert report.accounts_paused == 1 and report.actions == Counter()
     assert Episode.objects.filter(cured_on__isnull=True).count() == 1
+
+
+def test_a_revised_strategy_acts_from_its_new_version_and_runs_record_it(
+    creditor, actor, strategy, one_invoice
+):
+    from cartera.strategy.defaults import strategy_revise
+
+    run(creditor, actor, day(3))
+    steps = [
+        {
+            "code": s.code,
+            "day_offset": s.day_offset + (1 if s.code == "llamada_1" else 0),
+            "action": s.action,
+            "channels": s.channels,
+            "template_code": s.template_code,
+        }
+        for s in strategy.steps.all()
+    ]
+    revised = strategy_revise(strategy=strategy, actor=actor, steps=steps)
+
+    assert revised.version == 2
+    assert run(creditor, actor, day(7)).actions == Counter()  # llamada_1 is now day 8
+    assert run(creditor, actor, day(8)).actions == Counter({"llamada_1": 1})
+    assert Run.objects.get(as_of=day(8)).strategy_versions == {"estandar": 2}
+    assert Action.objects.get(step__code="aviso_1").step.strategy.version == 1
+    assert "v2" in Action.objects.get(step__code="llamada_1").reason

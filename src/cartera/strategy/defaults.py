@@ -78,3 +78,45 @@ def strategy_defaults_ensure(*, creditor: Creditor, actor: Actor) -> Strategy:
         changes={"steps": [code for code, *_ in DEFAULT_STEPS]},
     )
     return strategy
+
+
+@transaction.atomic
+def strategy_revise(
+    *, strategy: Strategy, actor: Actor, steps: list[dict[str, object]] | None = None
+) -> Strategy:
+    """A new version of a strategy: the old one stays (runs and actions point at it) but is
+    no longer active. `steps` replaces the steps (dicts of Step fields); None copies them."""
+    current = Strategy.objects.select_for_update().get(pk=strategy.pk)
+    if not current.active:
+        raise ValueError(f"{current} is not the active version")
+    Strategy.objects.filter(pk=current.pk).update(active=False)
+    revised = Strategy.objects.create(
+        creditor=current.creditor,
+        segment=current.segment,
+        code=current.code,
+        name=current.name,
+        version=current.version + 1,
+        created_by=actor.label,
+    )
+    if steps is None:
+        steps = [
+            {
+                "code": s.code,
+                "day_offset": s.day_offset,
+                "action": s.action,
+                "channels": s.channels,
+                "template_code": s.template_code,
+                "target_stage": s.target_stage,
+                "min_balance_minor": s.min_balance_minor,
+            }
+            for s in current.steps.all()
+        ]
+    Step.objects.bulk_create(Step(strategy=revised, **fields) for fields in steps)  # type: ignore[misc]
+    audit_record(
+        actor=actor,
+        action="strategy.revise",
+        obj=revised,
+        creditor_id=current.creditor_id,
+        changes={"from_version": current.version, "steps": [str(f["code"]) for f in steps]},
+    )
+    return revised

@@ -352,19 +352,20 @@ class DailyRun:
         actions: list[tuple[Any, ...]] = []
         touched_accounts: list[Account] = []
         new_accounts: list[Account] = []
-        fired: set[tuple[int, int]] = set(
+        # By step code, so a step kept in a new version of the strategy does not fire again.
+        fired: set[tuple[int, str]] = set(
             Action.objects.filter(
                 creditor=c, episode__isnull=False, episode__cured_on__isnull=True
-            ).values_list("episode_id", "step_id")
+            ).values_list("episode_id", "step__code")
         )
         preventive_steps = [s for steps in steps_of.values() for s in steps if s.preventive]
         lead = max((-s.day_offset for s in preventive_steps), default=-1)
         upcoming = self._read_upcoming(lead) if not self.report.already_ran else []
-        fired_documents: set[tuple[int, int]] = (
+        fired_documents: set[tuple[int, str]] = (
             set(
                 Action.objects.filter(
                     creditor=c, document__isnull=False, document__due_date__gte=d
-                ).values_list("document_id", "step_id")
+                ).values_list("document_id", "step__code")
             )
             if upcoming
             else set()
@@ -578,7 +579,7 @@ class DailyRun:
         episode: Episode,
         strategy: Strategy,
         steps: list[Step],
-        fired: set[tuple[int, int]],
+        fired: set[tuple[int, str]],
         fig: AccountFigures,
         actions: list[tuple[Any, ...]],
     ) -> None:
@@ -588,7 +589,7 @@ class DailyRun:
             s
             for s in steps
             if not s.preventive
-            and (episode.pk, s.pk) not in fired
+            and (episode.pk, s.code) not in fired
             and anchor + datetime.timedelta(days=s.day_offset) <= d
             and (s.min_balance_minor is None or fig.overdue >= s.min_balance_minor)
         ]
@@ -654,7 +655,7 @@ class DailyRun:
         strategies: dict[int | None, Strategy],
         steps_of: dict[int, list[Step]],
         upcoming: list[tuple[int, int, datetime.date, str]],
-        fired_documents: set[tuple[int, int]],
+        fired_documents: set[tuple[int, str]],
         paused: dict[int, str],
         actions: list[tuple[Any, ...]],
     ) -> None:
@@ -673,7 +674,7 @@ class DailyRun:
                 s
                 for s in steps_of.get(strategy.pk, [])
                 if s.preventive
-                and (document_id, s.pk) not in fired_documents
+                and (document_id, s.code) not in fired_documents
                 and due_date + datetime.timedelta(days=s.day_offset) <= d
             ]
             if not due:

@@ -7,267 +7,763 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('portfolio', '0003_alter_allocation_document_alter_allocation_entry_and_more'),
+        ("portfolio", "0003_alter_allocation_document_alter_allocation_entry_and_more"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Pause',
+            name="Pause",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=200, verbose_name='reason')),
-                ('starts_on', models.DateField(verbose_name='from')),
-                ('ends_on', models.DateField(blank=True, null=True, verbose_name='until')),
-                ('created_by', models.CharField(max_length=150, verbose_name='created by')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('creditor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portfolio.creditor', verbose_name='creditor')),
-                ('debtor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pauses', to='portfolio.debtor', verbose_name='debtor')),
-                ('documents', models.ManyToManyField(blank=True, related_name='+', to='portfolio.document', verbose_name='documents')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=200, verbose_name="reason")),
+                ("starts_on", models.DateField(verbose_name="from")),
+                ("ends_on", models.DateField(blank=True, null=True, verbose_name="until")),
+                ("created_by", models.CharField(max_length=150, verbose_name="created by")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="created"),
+                ),
+                (
+                    "creditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portfolio.creditor",
+                        verbose_name="creditor",
+                    ),
+                ),
+                (
+                    "debtor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pauses",
+                        to="portfolio.debtor",
+                        verbose_name="debtor",
+                    ),
+                ),
+                (
+                    "documents",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="+",
+                        to="portfolio.document",
+                        verbose_name="documents",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'pause',
-                'verbose_name_plural': 'pauses',
+                "verbose_name": "pause",
+                "verbose_name_plural": "pauses",
             },
         ),
         migrations.CreateModel(
-            name='Run',
+            name="Run",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField(verbose_name='as of')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('started_by', models.CharField(max_length=150, verbose_name='started by')),
-                ('strategy_versions', models.JSONField(default=dict, verbose_name='strategy versions')),
-                ('counts', models.JSONField(default=dict, verbose_name='counts')),
-                ('creditor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='portfolio.creditor', verbose_name='creditor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField(verbose_name="as of")),
+                (
+                    "started_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="started"),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished"),
+                ),
+                ("started_by", models.CharField(max_length=150, verbose_name="started by")),
+                (
+                    "strategy_versions",
+                    models.JSONField(default=dict, verbose_name="strategy versions"),
+                ),
+                ("counts", models.JSONField(default=dict, verbose_name="counts")),
+                (
+                    "creditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="runs",
+                        to="portfolio.creditor",
+                        verbose_name="creditor",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'run',
-                'verbose_name_plural': 'runs',
-                'ordering': ['-as_of', '-id'],
+                "verbose_name": "run",
+                "verbose_name_plural": "runs",
+                "ordering": ["-as_of", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('new_delinquency', 'New delinquency'), ('broken_promise', 'Broken promise'), ('legal_review', 'Legal review requested')], max_length=20, verbose_name='kind')),
-                ('message', models.CharField(max_length=400, verbose_name='message')),
-                ('created_on', models.DateField(verbose_name='date')),
-                ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='read')),
-                ('collector', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='collector')),
-                ('creditor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portfolio.creditor', verbose_name='creditor')),
-                ('debtor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='portfolio.debtor', verbose_name='debtor')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='alerts', to='strategy.run', verbose_name='run')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("new_delinquency", "New delinquency"),
+                            ("broken_promise", "Broken promise"),
+                            ("legal_review", "Legal review requested"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("message", models.CharField(max_length=400, verbose_name="message")),
+                ("created_on", models.DateField(verbose_name="date")),
+                ("read_at", models.DateTimeField(blank=True, null=True, verbose_name="read")),
+                (
+                    "collector",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="collector",
+                    ),
+                ),
+                (
+                    "creditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portfolio.creditor",
+                        verbose_name="creditor",
+                    ),
+                ),
+                (
+                    "debtor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="portfolio.debtor",
+                        verbose_name="debtor",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="alerts",
+                        to="strategy.run",
+                        verbose_name="run",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'alert',
-                'verbose_name_plural': 'alerts',
-                'ordering': ['-created_on', '-id'],
+                "verbose_name": "alert",
+                "verbose_name_plural": "alerts",
+                "ordering": ["-created_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Segment',
+            name="Segment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('order', models.PositiveSmallIntegerField(verbose_name='order')),
-                ('min_total_minor', models.BigIntegerField(blank=True, null=True, verbose_name='open balance at least (minor units)')),
-                ('max_total_minor', models.BigIntegerField(blank=True, null=True, verbose_name='open balance at most (minor units)')),
-                ('min_overdue_minor', models.BigIntegerField(blank=True, null=True, verbose_name='overdue at least (minor units)')),
-                ('max_overdue_minor', models.BigIntegerField(blank=True, null=True, verbose_name='overdue at most (minor units)')),
-                ('min_dpd', models.IntegerField(blank=True, null=True, verbose_name='days past due at least')),
-                ('max_dpd', models.IntegerField(blank=True, null=True, verbose_name='days past due at most')),
-                ('debtor_kind', models.CharField(blank=True, choices=[('person', 'Person'), ('company', 'Company')], default='', max_length=10, verbose_name='debtor kind')),
-                ('country', models.CharField(blank=True, default='', max_length=2, verbose_name='country')),
-                ('tag', models.CharField(blank=True, default='', max_length=60, verbose_name='has tag')),
-                ('creditor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='segments', to='portfolio.creditor', verbose_name='creditor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("order", models.PositiveSmallIntegerField(verbose_name="order")),
+                (
+                    "min_total_minor",
+                    models.BigIntegerField(
+                        blank=True, null=True, verbose_name="open balance at least (minor units)"
+                    ),
+                ),
+                (
+                    "max_total_minor",
+                    models.BigIntegerField(
+                        blank=True, null=True, verbose_name="open balance at most (minor units)"
+                    ),
+                ),
+                (
+                    "min_overdue_minor",
+                    models.BigIntegerField(
+                        blank=True, null=True, verbose_name="overdue at least (minor units)"
+                    ),
+                ),
+                (
+                    "max_overdue_minor",
+                    models.BigIntegerField(
+                        blank=True, null=True, verbose_name="overdue at most (minor units)"
+                    ),
+                ),
+                (
+                    "min_dpd",
+                    models.IntegerField(
+                        blank=True, null=True, verbose_name="days past due at least"
+                    ),
+                ),
+                (
+                    "max_dpd",
+                    models.IntegerField(
+                        blank=True, null=True, verbose_name="days past due at most"
+                    ),
+                ),
+                (
+                    "debtor_kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[("person", "Person"), ("company", "Company")],
+                        default="",
+                        max_length=10,
+                        verbose_name="debtor kind",
+                    ),
+                ),
+                (
+                    "country",
+                    models.CharField(blank=True, default="", max_length=2, verbose_name="country"),
+                ),
+                (
+                    "tag",
+                    models.CharField(blank=True, default="", max_length=60, verbose_name="has tag"),
+                ),
+                (
+                    "creditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="segments",
+                        to="portfolio.creditor",
+                        verbose_name="creditor",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'segment',
-                'verbose_name_plural': 'segments',
-                'ordering': ['creditor', 'order'],
+                "verbose_name": "segment",
+                "verbose_name_plural": "segments",
+                "ordering": ["creditor", "order"],
             },
         ),
         migrations.CreateModel(
-            name='Stage',
+            name="Stage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('order', models.PositiveSmallIntegerField(verbose_name='order')),
-                ('min_dpd', models.IntegerField(blank=True, help_text='Entered automatically from this many days past due; empty: never', null=True, verbose_name='from days past due')),
-                ('requires_confirmation', models.BooleanField(default=False, verbose_name="entered only on a supervisor's confirmation")),
-                ('creditor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stages', to='portfolio.creditor', verbose_name='creditor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("order", models.PositiveSmallIntegerField(verbose_name="order")),
+                (
+                    "min_dpd",
+                    models.IntegerField(
+                        blank=True,
+                        help_text="Entered automatically from this many days past due; empty: never",
+                        null=True,
+                        verbose_name="from days past due",
+                    ),
+                ),
+                (
+                    "requires_confirmation",
+                    models.BooleanField(
+                        default=False, verbose_name="entered only on a supervisor's confirmation"
+                    ),
+                ),
+                (
+                    "creditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stages",
+                        to="portfolio.creditor",
+                        verbose_name="creditor",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'stage',
-                'verbose_name_plural': 'stages',
-                'ordering': ['creditor', 'order'],
+                "verbose_name": "stage",
+                "verbose_name_plural": "stages",
+                "ordering": ["creditor", "order"],
             },
         ),
         migrations.CreateModel(
-            name='Episode',
+            name="Episode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('opened_on', models.DateField(verbose_name='opened on')),
-                ('anchor_due_date', models.DateField(verbose_name='oldest overdue due date')),
-                ('cured_on', models.DateField(blank=True, null=True, verbose_name='cured on')),
-                ('creditor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portfolio.creditor', verbose_name='creditor')),
-                ('debtor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='episodes', to='portfolio.debtor', verbose_name='debtor')),
-                ('stage', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='strategy.stage', verbose_name='stage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("opened_on", models.DateField(verbose_name="opened on")),
+                ("anchor_due_date", models.DateField(verbose_name="oldest overdue due date")),
+                ("cured_on", models.DateField(blank=True, null=True, verbose_name="cured on")),
+                (
+                    "creditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portfolio.creditor",
+                        verbose_name="creditor",
+                    ),
+                ),
+                (
+                    "debtor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="episodes",
+                        to="portfolio.debtor",
+                        verbose_name="debtor",
+                    ),
+                ),
+                (
+                    "stage",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="strategy.stage",
+                        verbose_name="stage",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'episode',
-                'verbose_name_plural': 'episodes',
+                "verbose_name": "episode",
+                "verbose_name_plural": "episodes",
             },
         ),
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('total_minor', models.BigIntegerField(default=0, verbose_name='open balance')),
-                ('overdue_minor', models.BigIntegerField(default=0, verbose_name='overdue')),
-                ('max_dpd', models.IntegerField(default=0, verbose_name='days past due')),
-                ('overdue', models.BooleanField(default=False, verbose_name='overdue')),
-                ('paused_reason', models.CharField(blank=True, default='', max_length=200, verbose_name='paused because')),
-                ('credit_hold', models.BooleanField(default=False, verbose_name='credit hold')),
-                ('legal_review', models.BooleanField(default=False, verbose_name='legal review requested')),
-                ('evaluated_on', models.DateField(blank=True, null=True, verbose_name='evaluated on')),
-                ('collector', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='accounts', to=settings.AUTH_USER_MODEL, verbose_name='collector')),
-                ('creditor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portfolio.creditor', verbose_name='creditor')),
-                ('debtor', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='account', to='portfolio.debtor', verbose_name='debtor')),
-                ('episode', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='strategy.episode', verbose_name='episode')),
-                ('segment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='strategy.segment', verbose_name='segment')),
-                ('stage', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='strategy.stage', verbose_name='stage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("total_minor", models.BigIntegerField(default=0, verbose_name="open balance")),
+                ("overdue_minor", models.BigIntegerField(default=0, verbose_name="overdue")),
+                ("max_dpd", models.IntegerField(default=0, verbose_name="days past due")),
+                ("overdue", models.BooleanField(default=False, verbose_name="overdue")),
+                (
+                    "paused_reason",
+                    models.CharField(
+                        blank=True, default="", max_length=200, verbose_name="paused because"
+                    ),
+                ),
+                ("credit_hold", models.BooleanField(default=False, verbose_name="credit hold")),
+                (
+                    "legal_review",
+                    models.BooleanField(default=False, verbose_name="legal review requested"),
+                ),
+                (
+                    "evaluated_on",
+                    models.DateField(blank=True, null=True, verbose_name="evaluated on"),
+                ),
+                (
+                    "collector",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="accounts",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="collector",
+                    ),
+                ),
+                (
+                    "creditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portfolio.creditor",
+                        verbose_name="creditor",
+                    ),
+                ),
+                (
+                    "debtor",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="account",
+                        to="portfolio.debtor",
+                        verbose_name="debtor",
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="strategy.episode",
+                        verbose_name="episode",
+                    ),
+                ),
+                (
+                    "segment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="strategy.segment",
+                        verbose_name="segment",
+                    ),
+                ),
+                (
+                    "stage",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="strategy.stage",
+                        verbose_name="stage",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'account',
-                'verbose_name_plural': 'accounts',
+                "verbose_name": "account",
+                "verbose_name_plural": "accounts",
             },
         ),
         migrations.CreateModel(
-            name='Step',
+            name="Step",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=60, verbose_name='code')),
-                ('day_offset', models.IntegerField(verbose_name='day')),
-                ('action', models.CharField(choices=[('message', 'Send a message'), ('call', 'Call task'), ('visit', 'Visit task'), ('stage', 'Move to a stage'), ('legal_review', 'Flag for legal review'), ('agency', 'Hand off to an agency'), ('credit_hold', 'Put the debtor on credit hold')], max_length=20, verbose_name='action')),
-                ('channels', models.JSONField(blank=True, default=list, verbose_name='channels')),
-                ('template_code', models.CharField(blank=True, default='', max_length=60, verbose_name='template')),
-                ('min_balance_minor', models.BigIntegerField(blank=True, null=True, verbose_name='only when overdue is at least (minor units)')),
-                ('target_stage', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='strategy.stage', verbose_name='target stage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=60, verbose_name="code")),
+                ("day_offset", models.IntegerField(verbose_name="day")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("message", "Send a message"),
+                            ("call", "Call task"),
+                            ("visit", "Visit task"),
+                            ("stage", "Move to a stage"),
+                            ("legal_review", "Flag for legal review"),
+                            ("agency", "Hand off to an agency"),
+                            ("credit_hold", "Put the debtor on credit hold"),
+                        ],
+                        max_length=20,
+                        verbose_name="action",
+                    ),
+                ),
+                ("channels", models.JSONField(blank=True, default=list, verbose_name="channels")),
+                (
+                    "template_code",
+                    models.CharField(
+                        blank=True, default="", max_length=60, verbose_name="template"
+                    ),
+                ),
+                (
+                    "min_balance_minor",
+                    models.BigIntegerField(
+                        blank=True,
+                        null=True,
+                        verbose_name="only when overdue is at least (minor units)",
+                    ),
+                ),
+                (
+                    "target_stage",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="strategy.stage",
+                        verbose_name="target stage",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'step',
-                'verbose_name_plural': 'steps',
-                'ordering': ['strategy', 'day_offset', 'id'],
+                "verbose_name": "step",
+                "verbose_name_plural": "steps",
+                "ordering": ["strategy", "day_offset", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Action',
+            name="Action",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('message', 'Send a message'), ('call', 'Call task'), ('visit', 'Visit task'), ('stage', 'Move to a stage'), ('legal_review', 'Flag for legal review'), ('agency', 'Hand off to an agency'), ('credit_hold', 'Put the debtor on credit hold')], max_length=20, verbose_name='action')),
-                ('channels', models.JSONField(blank=True, default=list, verbose_name='channels')),
-                ('due_on', models.DateField(verbose_name='due on')),
-                ('status', models.CharField(choices=[('pending_dispatch', 'Waiting for dispatch'), ('open', 'Open task'), ('done', 'Done'), ('superseded', 'Skipped: a later step was due too'), ('expired', 'Skipped: older than the catch-up window')], max_length=20, verbose_name='status')),
-                ('reason', models.CharField(max_length=400, verbose_name='why')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='assigned to')),
-                ('creditor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portfolio.creditor', verbose_name='creditor')),
-                ('debtor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='portfolio.debtor', verbose_name='debtor')),
-                ('document', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portfolio.document', verbose_name='document')),
-                ('episode', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='strategy.episode', verbose_name='episode')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='actions', to='strategy.run', verbose_name='run')),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='actions', to='strategy.step', verbose_name='step')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("message", "Send a message"),
+                            ("call", "Call task"),
+                            ("visit", "Visit task"),
+                            ("stage", "Move to a stage"),
+                            ("legal_review", "Flag for legal review"),
+                            ("agency", "Hand off to an agency"),
+                            ("credit_hold", "Put the debtor on credit hold"),
+                        ],
+                        max_length=20,
+                        verbose_name="action",
+                    ),
+                ),
+                ("channels", models.JSONField(blank=True, default=list, verbose_name="channels")),
+                ("due_on", models.DateField(verbose_name="due on")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending_dispatch", "Waiting for dispatch"),
+                            ("open", "Open task"),
+                            ("done", "Done"),
+                            ("superseded", "Skipped: a later step was due too"),
+                            ("expired", "Skipped: older than the catch-up window"),
+                        ],
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("reason", models.CharField(max_length=400, verbose_name="why")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="created"),
+                ),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="assigned to",
+                    ),
+                ),
+                (
+                    "creditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portfolio.creditor",
+                        verbose_name="creditor",
+                    ),
+                ),
+                (
+                    "debtor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="actions",
+                        to="portfolio.debtor",
+                        verbose_name="debtor",
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portfolio.document",
+                        verbose_name="document",
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="actions",
+                        to="strategy.episode",
+                        verbose_name="episode",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="actions",
+                        to="strategy.run",
+                        verbose_name="run",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="actions",
+                        to="strategy.step",
+                        verbose_name="step",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'action',
-                'verbose_name_plural': 'actions',
-                'ordering': ['-due_on', '-id'],
+                "verbose_name": "action",
+                "verbose_name_plural": "actions",
+                "ordering": ["-due_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Strategy',
+            name="Strategy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('created_by', models.CharField(blank=True, default='', max_length=150, verbose_name='created by')),
-                ('creditor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='strategies', to='portfolio.creditor', verbose_name='creditor')),
-                ('segment', models.ForeignKey(blank=True, help_text='Empty: accounts of every segment without a strategy of their own', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='strategies', to='strategy.segment', verbose_name='segment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="version")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="created"),
+                ),
+                (
+                    "created_by",
+                    models.CharField(
+                        blank=True, default="", max_length=150, verbose_name="created by"
+                    ),
+                ),
+                (
+                    "creditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="strategies",
+                        to="portfolio.creditor",
+                        verbose_name="creditor",
+                    ),
+                ),
+                (
+                    "segment",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: accounts of every segment without a strategy of their own",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="strategies",
+                        to="strategy.segment",
+                        verbose_name="segment",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'strategy',
-                'verbose_name_plural': 'strategies',
-                'ordering': ['creditor', 'code', '-version'],
+                "verbose_name": "strategy",
+                "verbose_name_plural": "strategies",
+                "ordering": ["creditor", "code", "-version"],
             },
         ),
         migrations.AddField(
-            model_name='step',
-            name='strategy',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='strategy.strategy', verbose_name='strategy'),
+            model_name="step",
+            name="strategy",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="steps",
+                to="strategy.strategy",
+                verbose_name="strategy",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.UniqueConstraint(fields=('creditor', 'as_of'), name='run_once_per_day'),
+            model_name="run",
+            constraint=models.UniqueConstraint(
+                fields=("creditor", "as_of"), name="run_once_per_day"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='segment',
-            constraint=models.UniqueConstraint(fields=('creditor', 'code'), name='segment_code_unique'),
+            model_name="segment",
+            constraint=models.UniqueConstraint(
+                fields=("creditor", "code"), name="segment_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='segment',
-            constraint=models.UniqueConstraint(fields=('creditor', 'order'), name='segment_order_unique'),
+            model_name="segment",
+            constraint=models.UniqueConstraint(
+                fields=("creditor", "order"), name="segment_order_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stage',
-            constraint=models.UniqueConstraint(fields=('creditor', 'code'), name='stage_code_unique'),
+            model_name="stage",
+            constraint=models.UniqueConstraint(
+                fields=("creditor", "code"), name="stage_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stage',
-            constraint=models.UniqueConstraint(fields=('creditor', 'order'), name='stage_order_unique'),
+            model_name="stage",
+            constraint=models.UniqueConstraint(
+                fields=("creditor", "order"), name="stage_order_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.UniqueConstraint(condition=models.Q(('cured_on__isnull', True)), fields=('debtor',), name='episode_one_open_per_debtor'),
+            model_name="episode",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("cured_on__isnull", True)),
+                fields=("debtor",),
+                name="episode_one_open_per_debtor",
+            ),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['creditor', 'overdue'], name='account_overdue_idx'),
+            model_name="account",
+            index=models.Index(fields=["creditor", "overdue"], name="account_overdue_idx"),
         ),
         migrations.AddIndex(
-            model_name='action',
-            index=models.Index(fields=['creditor', 'due_on'], name='action_due_idx'),
+            model_name="action",
+            index=models.Index(fields=["creditor", "due_on"], name="action_due_idx"),
         ),
         migrations.AddConstraint(
-            model_name='action',
-            constraint=models.UniqueConstraint(condition=models.Q(('episode__isnull', False)), fields=('episode', 'step'), name='action_once_per_episode'),
+            model_name="action",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("episode__isnull", False)),
+                fields=("episode", "step"),
+                name="action_once_per_episode",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='action',
-            constraint=models.UniqueConstraint(condition=models.Q(('document__isnull', False)), fields=('document', 'step'), name='action_once_per_document'),
+            model_name="action",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("document__isnull", False)),
+                fields=("document", "step"),
+                name="action_once_per_document",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='strategy',
-            constraint=models.UniqueConstraint(fields=('creditor', 'code', 'version'), name='strategy_version_unique'),
+            model_name="strategy",
+            constraint=models.UniqueConstraint(
+                fields=("creditor", "code", "version"), name="strategy_version_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='strategy',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True)), fields=('creditor', 'code'), name='strategy_one_active_version'),
+            model_name="strategy",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True)),
+                fields=("creditor", "code"),
+                name="strategy_one_active_version",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='step',
-            constraint=models.UniqueConstraint(fields=('strategy', 'code'), name='step_code_unique'),
+            model_name="step",
+            constraint=models.UniqueConstraint(
+                fields=("strategy", "code"), name="step_code_unique"
+            ),
         ),
     ]
