@@ -107,16 +107,26 @@ class AgingReport:
         }
 
 
-def _key_sql(by: By) -> tuple[str, str, list[str]]:
-    """(select columns, join, key names) for the grouping."""
+def _key_sql(by: By) -> tuple[str, str, str, list[str]]:
+    """(grouping ids, labels selected, joins for the labels, key names).
+
+    Sums are grouped by ids first and labelled afterwards: grouping by names would make the
+    database sort wide text keys for every document.
+    """
     if by == "debtor":
         return (
+            "x.creditor_id, x.debtor_id",
             "c.code, db.external_id, db.name",
-            "JOIN portfolio_creditor c ON c.id = x.creditor_id "
-            "JOIN portfolio_debtor db ON db.id = x.debtor_id",
+            "JOIN portfolio_creditor c ON c.id = g.creditor_id "
+            "JOIN portfolio_debtor db ON db.id = g.debtor_id",
             ["creditor", "debtor", "name"],
         )
-    return "c.code", "JOIN portfolio_creditor c ON c.id = x.creditor_id", ["creditor"]
+    return (
+        "x.creditor_id",
+        "c.code",
+        "JOIN portfolio_creditor c ON c.id = g.creditor_id",
+        ["creditor"],
+    )
 
 
 def aging_report(
@@ -131,7 +141,7 @@ def aging_report(
     creditor_ids = [c.pk for c in creditors]
     if not creditor_ids:
         return report
-    select_key, join, key_names = _key_sql(by)
+    group_ids, labels, join, key_names = _key_sql(by)
     in_list = ", ".join(["%s"] * len(creditor_ids))
     bucket_sums, bucket_params = [], []
     for bucket in buckets:
@@ -144,6 +154,7 @@ def aging_report(
             conditions.append("x.due_date <= %s")
             bucket_params.append(as_of - datetime.timedelta(days=bucket.low))
         bucket_sums.append(f"SUM(CASE WHEN {' AND '.join(conditions)} THEN x.balance ELSE 0 END)")
+    sums = ", ".join(f"{expression} AS b{n}" for n, expression in enumerate(bucket_sums))
     documents_sql = f"""
         WITH late AS (
             SELECT document_id, SUM(amount_minor) AS amount
@@ -161,12 +172,14 @@ def aging_report(
             FROM late l JOIN portfolio_document d ON d.id = l.document_id
             WHERE d.balance_minor = 0
         )
-        SELECT {select_key}, x.currency, {", ".join(bucket_sums)},
-               SUM(CASE WHEN x.balance < 0 THEN x.balance ELSE 0 END),
-               SUM(CASE WHEN x.balance > 0 THEN 1 ELSE 0 END)
-        FROM balances x {join}
-        WHERE x.balance <> 0
-        GROUP BY {select_key}, x.currency
+        SELECT {labels}, g.* FROM (
+            SELECT {group_ids}, x.currency, {sums},
+                   SUM(CASE WHEN x.balance < 0 THEN x.balance ELSE 0 END) AS credits,
+                   SUM(CASE WHEN x.balance > 0 THEN 1 ELSE 0 END) AS documents
+            FROM balances x
+            WHERE x.balance <> 0
+            GROUP BY {group_ids}, x.currency
+        ) g {join}
     """
     credits_sql = f"""
         WITH later AS (
@@ -183,19 +196,22 @@ def aging_report(
             WHERE p.creditor_id IN ({in_list}) AND p.date <= %s
               AND (p.unapplied_minor > 0 OR l.amount IS NOT NULL)
         )
-        SELECT {select_key}, x.currency, SUM(x.unapplied)
-        FROM x {join}
-        WHERE x.unapplied <> 0
-        GROUP BY {select_key}, x.currency
+        SELECT {labels}, g.* FROM (
+            SELECT {group_ids}, x.currency, SUM(x.unapplied) AS unapplied
+            FROM x
+            WHERE x.unapplied <> 0
+            GROUP BY {group_ids}, x.currency
+        ) g {join}
     """
     rows: dict[tuple[Any, ...], AgingRow] = {}
     width = len(key_names)
+    ids = group_ids.count(",") + 1
     with connection.cursor() as cursor:
         cursor.execute(documents_sql, [*creditor_ids, as_of, *creditor_ids, *bucket_params])
         for record in cursor.fetchall():
             key = tuple(record[:width])
-            currency = record[width]
-            values = [int(v or 0) for v in record[width + 1 :]]
+            currency = record[width + ids]
+            values = [int(v or 0) for v in record[width + ids + 1 :]]
             rows[(*key, currency)] = AgingRow(
                 key=dict(zip(key_names, key, strict=True)),
                 currency=currency,
@@ -206,7 +222,7 @@ def aging_report(
         cursor.execute(credits_sql, [*creditor_ids, as_of, *creditor_ids, as_of])
         for record in cursor.fetchall():
             key = tuple(record[:width])
-            currency = record[width]
+            currency = record[width + ids]
             row = rows.setdefault(
                 (*key, currency),
                 AgingRow(
@@ -215,6 +231,6 @@ def aging_report(
                     amounts={b.name: 0 for b in buckets},
                 ),
             )
-            row.credits -= int(record[width + 1])
+            row.credits -= int(record[width + ids + 1])
     report.rows = [rows[k] for k in sorted(rows, key=lambda k: tuple(str(p) for p in k))]
     return report
