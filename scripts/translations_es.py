@@ -12,6 +12,13 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ES = {
+    'assigned by hand': 'asignada a mano',
+    'Number of accounts': 'Número de cuentas',
+    'Overdue balance': 'Saldo vencido',
+    'collectors': 'gestores',
+    'balance the load by': 'equilibrar la carga por',
+    'assignment rule': 'regla de asignación',
+    'assignment rules': 'reglas de asignación',
     'Portal': 'Portal',
     'promised date': 'fecha prometida',
     'paid towards it (minor units)': 'pagado a cuenta (unidades mínimas)',

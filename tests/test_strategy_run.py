@@ -301,3 +301,34 @@ def test_a_revised_strategy_acts_from_its_new_version_and_runs_record_it(
     assert Run.objects.get(as_of=day(8)).strategy_versions == {"estandar": 2}
     assert Action.objects.get(step__code="aviso_1").step.strategy.version == 1
     assert "v2" in Action.objects.get(step__code="llamada_1").reason
+
+
+def test_rules_share_overdue_accounts_between_collectors_and_keep_hand_assignments(
+    creditor, actor, strategy, write_file, load
+):
+    from django.contrib.auth.models import User
+
+    from cartera.strategy.models import AssignmentRule
+
+    ana = User.objects.create_user("ana")
+    beto = User.objects.create_user("beto")
+    rule = AssignmentRule.objects.create(creditor=creditor, order=1, name="Todos")
+    rule.collectors.set([ana, beto])
+    lines = ["external_id,debtor_external_id,name,issue_date,due_date,amount"] + [
+        f"F{i},C{i},Deudor {i},2026-09-01,2026-10-01,{100 * (i + 1)}" for i in range(4)
+    ]
+    load("documents", write_file("d.csv", "\n".join(lines) + "\n"), as_of=datetime.date(2026, 9, 1))
+    run(creditor, actor, day(7))
+
+    per_collector = Counter(Account.objects.values_list("collector__username", flat=True))
+    assert per_collector == Counter({"ana": 2, "beto": 2})
+    calls = Action.objects.filter(step__code="llamada_1")
+    assert {a.assigned_to.username for a in calls} == {"ana", "beto"}
+
+    pinned = Account.objects.filter(collector=ana).first()
+    pinned.collector = beto
+    pinned.collector_pinned = True
+    pinned.save()
+    run(creditor, actor, day(8))
+    pinned.refresh_from_db()
+    assert pinned.collector == beto

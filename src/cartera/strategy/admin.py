@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from cartera.core.admin import AuditEventInline, ReadOnlyAdminMixin
 from cartera.portfolio.admin import CREDITOR_FILTER, CreditorScopedAdmin
@@ -8,6 +11,7 @@ from cartera.strategy.models import (
     Account,
     Action,
     Alert,
+    AssignmentRule,
     Episode,
     Pause,
     Run,
@@ -66,6 +70,23 @@ class StrategyAdmin(CreditorScopedAdmin):
     inlines = [StepInline, AuditEventInline]
 
 
+@admin.register(AssignmentRule)
+class AssignmentRuleAdmin(CreditorScopedAdmin):
+    list_display = (
+        "name",
+        "order",
+        "segment",
+        "stage",
+        "country",
+        "region",
+        "balance_by",
+        "creditor",
+    )
+    list_filter = (CREDITOR_FILTER,)
+    filter_horizontal = ("collectors",)
+    ordering = ("creditor", "order")
+
+
 @admin.register(Account)
 class AccountAdmin(CreditorScopedAdmin):
     list_display = (
@@ -85,6 +106,12 @@ class AccountAdmin(CreditorScopedAdmin):
     list_select_related = ("debtor", "stage", "segment", "collector")
     raw_id_fields = ("debtor", "episode")
     show_full_result_count = False
+
+    def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
+        # A collector chosen by hand stays until someone clears the field (rules then apply).
+        if "collector" in form.changed_data:
+            obj.collector_pinned = obj.collector_id is not None
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Episode)

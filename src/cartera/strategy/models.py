@@ -221,6 +221,8 @@ class Account(models.Model):
         on_delete=models.SET_NULL,
         related_name="accounts",
     )
+    # Set when a supervisor assigned the collector by hand: rules leave it alone until released.
+    collector_pinned = models.BooleanField(_("assigned by hand"), default=False)
     total_minor = models.BigIntegerField(_("open balance"), default=0)
     overdue_minor = models.BigIntegerField(_("overdue"), default=0)
     max_dpd = models.IntegerField(_("days past due"), default=0)
@@ -237,6 +239,53 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return str(self.debtor)
+
+
+class LoadBalance(models.TextChoices):
+    ACCOUNTS = "accounts", _("Number of accounts")
+    OVERDUE = "overdue", _("Overdue balance")
+
+
+class AssignmentRule(models.Model):
+    """Which collectors take which accounts; the first rule (by order) that matches wins, and
+    the account goes to the rule's collector with the lightest load."""
+
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.CASCADE, related_name="+"
+    )
+    order = models.PositiveSmallIntegerField(_("order"))
+    name = models.CharField(_("name"), max_length=100)
+    segment = models.ForeignKey(
+        Segment, verbose_name=_("segment"), null=True, blank=True, on_delete=models.CASCADE
+    )
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), null=True, blank=True, on_delete=models.CASCADE
+    )
+    country = models.CharField(_("country"), max_length=2, blank=True, default="")
+    region = models.CharField(_("region"), max_length=100, blank=True, default="")
+    min_overdue_minor = models.BigIntegerField(
+        _("overdue at least (minor units)"), null=True, blank=True
+    )
+    max_overdue_minor = models.BigIntegerField(
+        _("overdue at most (minor units)"), null=True, blank=True
+    )
+    collectors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("collectors"), related_name="+"
+    )
+    balance_by = models.CharField(
+        _("balance the load by"),
+        max_length=10,
+        choices=LoadBalance.choices,
+        default=LoadBalance.ACCOUNTS,
+    )
+
+    class Meta:
+        verbose_name = _("assignment rule")
+        verbose_name_plural = _("assignment rules")
+        ordering = ["creditor", "order"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Episode(models.Model):

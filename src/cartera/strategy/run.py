@@ -31,6 +31,7 @@ from cartera.strategy.models import (
     ActionStatus,
     Alert,
     AlertKind,
+    AssignmentRule,
     Episode,
     Pause,
     Run,
@@ -100,6 +101,7 @@ class AccountFigures:
     country: str
     tags: list[str]
     name: str
+    region: str
 
 
 class _Rollback(Exception):
@@ -157,12 +159,12 @@ class DailyRun:
                    MIN(CASE WHEN b.due_date < %s THEN b.due_date END),
                    MIN(CASE WHEN b.due_date < %s AND x.document_id IS NULL
                        THEN b.due_date END),
-                   db.kind, db.country, db.tags, db.name
+                   db.kind, db.country, db.tags, db.name, db.region
             FROM balances b
             JOIN portfolio_debtor db ON db.id = b.debtor_id
             LEFT JOIN disputed x ON x.document_id = b.id
             WHERE b.balance > 0
-            GROUP BY b.debtor_id, db.kind, db.country, db.tags, db.name
+            GROUP BY b.debtor_id, db.kind, db.country, db.tags, db.name, db.region
         """
         )
         c, d = self.creditor, self.as_of
@@ -184,6 +186,7 @@ class DailyRun:
                     country=row[6],
                     tags=list(tags or []),
                     name=row[8],
+                    region=row[9],
                 )
         return figures
 
@@ -373,6 +376,7 @@ class DailyRun:
         evaluated = set(figures) | {a.debtor_id for a in accounts.values() if a.overdue}
         self.report.accounts_evaluated = len(evaluated)
         first_stage = stages[0] if stages else None
+        assigner = Assigner(c, accounts.values())
         for debtor_id in evaluated:
             fig = figures.get(debtor_id)
             account = accounts.get(debtor_id)
@@ -390,6 +394,8 @@ class DailyRun:
             current = episodes.get(debtor_id)
             account.episode_id = current.pk if current else None
             account.stage = self._stage_for(stages, first_stage, account, current)
+            if fig is not None and account.overdue:
+                assigner.assign(account, fig)
             reason = paused.get(debtor_id)
             if reason is None and fig and fig.oldest_overdue and fig.oldest_undisputed is None:
                 reason = _("every overdue document is disputed")
@@ -435,6 +441,8 @@ class DailyRun:
         rows_update(Episode, ["cured_on"], [(e.pk, e.cured_on) for e in cured])
         rows_update(Episode, ["stage_id"], [(e.pk, e.stage_id) for e in stage_changes])
         columns = (
+            "collector_id",
+            "collector_pinned",
             "segment_id",
             "stage_id",
             "episode_id",
@@ -719,6 +727,50 @@ class DailyRun:
             self.report.actions[code] += len(debtors)
         for code, debtors in skipped.items():
             self.report.skipped[code] += len(debtors)
+
+
+class Assigner:
+    """Gives overdue accounts without a collector (or whose collector no longer fits their
+    rule) to the matching rule's collector with the lightest load. Hand assignments stay."""
+
+    def __init__(self, creditor: Creditor, accounts: Any):
+        self.rules = list(
+            AssignmentRule.objects.filter(creditor=creditor).prefetch_related("collectors")
+        )
+        self.team = {rule.pk: sorted(u.pk for u in rule.collectors.all()) for rule in self.rules}
+        self.load: Counter[tuple[str, int]] = Counter()
+        for account in accounts:
+            if account.collector_id and account.overdue:
+                self.load[("accounts", account.collector_id)] += 1
+                self.load[("overdue", account.collector_id)] += account.overdue_minor
+
+    def assign(self, account: Account, fig: AccountFigures) -> None:
+        if account.collector_pinned or not self.rules:
+            return
+        rule = next((r for r in self.rules if self._matches(r, account, fig)), None)
+        if rule is None:
+            return
+        team = self.team[rule.pk]
+        if not team or account.collector_id in team:
+            return
+        chosen = min(team, key=lambda user: (self.load[(rule.balance_by, user)], user))
+        if account.collector_id:
+            self.load[("accounts", account.collector_id)] -= 1
+            self.load[("overdue", account.collector_id)] -= account.overdue_minor
+        account.collector_id = chosen
+        self.load[("accounts", chosen)] += 1
+        self.load[("overdue", chosen)] += account.overdue_minor
+
+    @staticmethod
+    def _matches(rule: AssignmentRule, account: Account, fig: AccountFigures) -> bool:
+        return (
+            (rule.segment_id is None or rule.segment_id == account.segment_id)
+            and (rule.stage_id is None or rule.stage_id == account.stage_id)
+            and (not rule.country or rule.country == fig.country)
+            and (not rule.region or rule.region.lower() == (fig.region or "").lower())
+            and (rule.min_overdue_minor is None or account.overdue_minor >= rule.min_overdue_minor)
+            and (rule.max_overdue_minor is None or account.overdue_minor <= rule.max_overdue_minor)
+        )
 
 
 def _segment_for(segments: list[Segment], fig: AccountFigures, dpd: int) -> Segment | None:
