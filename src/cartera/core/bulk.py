@@ -49,12 +49,22 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         return list(range(start, start + count))
 
 
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
+def _sqlite_rows(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """SQLite's text form of dates and datetimes; a batch mostly repeats one timestamp, so
+    each distinct datetime is converted once."""
+    converted: dict[datetime.datetime, Any] = {}
+
+    def value(item: Any) -> Any:
+        if isinstance(item, datetime.datetime):
+            text = converted.get(item)
+            if text is None:
+                text = converted[item] = connection.ops.adapt_datetimefield_value(item)
+            return text
+        if isinstance(item, datetime.date):
+            return item.isoformat()
+        return item
+
+    return [[value(item) for item in row] for row in rows]
 
 
 def rows_insert(
@@ -85,7 +95,7 @@ def rows_insert(
     if ignore_conflicts:
         insert = insert.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
     with connection.cursor() as cursor:
-        cursor.executemany(insert, [[_sqlite_value(v) for v in row] for row in rows])
+        cursor.executemany(insert, _sqlite_rows(rows))
 
 
 def rows_update(
@@ -103,4 +113,4 @@ def rows_update(
             # psycopg pipelines executemany into one round trip.
             cursor.executemany(sql, ordered)
         else:
-            cursor.executemany(sql, [[_sqlite_value(v) for v in row] for row in ordered])
+            cursor.executemany(sql, _sqlite_rows(ordered))
