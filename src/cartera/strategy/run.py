@@ -433,10 +433,11 @@ class DailyRun:
                 for e in new_episodes
             ],
         )
+        new_ids = {e.pk for e in new_episodes}
         stage_changes = [
             e
             for e in episodes.values()
-            if getattr(e, "_stage_changed", False) and e not in new_episodes
+            if getattr(e, "_stage_changed", False) and e.pk not in new_ids
         ]
         rows_update(Episode, ["cured_on"], [(e.pk, e.cured_on) for e in cured])
         rows_update(Episode, ["stage_id"], [(e.pk, e.stage_id) for e in stage_changes])
