@@ -12,6 +12,10 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ES = {
+    'written off on': 'castigado el',
+    '%(n)s account(s) moved': '%(n)s cuenta(s) movida(s)',
+    'Confirm the legal stage (jurídica)': 'Confirmar la etapa jurídica',
+    'Write off (castigada)': 'Castigar la cartera',
     'assigned by hand': 'asignada a mano',
     'Number of accounts': 'Número de cuentas',
     'Overdue balance': 'Saldo vencido',

@@ -332,3 +332,47 @@ def test_rules_share_overdue_accounts_between_collectors_and_keep_hand_assignmen
     run(creditor, actor, day(8))
     pinned.refresh_from_db()
     assert pinned.collector == beto
+
+
+def test_a_supervisor_confirms_the_legal_stage_and_writes_off_without_reducing_the_debt(
+    creditor, actor, one_invoice
+):
+    from cartera.portfolio.models import Document
+    from cartera.strategy.models import Stage
+    from cartera.strategy.services import StageRefused, account_stage_set
+
+    run(creditor, actor, day(95))
+    account = Account.objects.get()
+    assert account.stage.code == "prejuridica"
+    account_stage_set(
+        account=account, stage=Stage.objects.get(code="juridica"), as_of=day(96), actor=actor
+    )
+    run(creditor, actor, day(97))
+    assert Account.objects.get().stage.code == "juridica"  # the run keeps the decision
+    with pytest.raises(StageRefused, match="forward"):
+        account_stage_set(
+            account=account, stage=Stage.objects.get(code="prejuridica"), as_of=day(97), actor=actor
+        )
+
+    account_stage_set(
+        account=account, stage=Stage.objects.get(code="castigada"), as_of=day(98), actor=actor
+    )
+    document = Document.objects.get()
+    assert document.written_off_on == day(98)
+    assert document.balance_minor == 100000
+
+
+def test_the_supervisor_writes_off_from_the_admin(client, creditor, actor, one_invoice):
+    from django.contrib.auth.models import User
+    from django.urls import reverse
+
+    run(creditor, actor, day(40))
+    boss = User.objects.create_superuser("jefa", password="x-secret-1")
+    client.force_login(boss)
+    account = Account.objects.get()
+    response = client.post(
+        reverse("admin:strategy_account_changelist"),
+        {"action": "write_off", "_selected_action": [account.pk]},
+    )
+    assert response.status_code == 302
+    assert Account.objects.get().stage.code == "castigada"

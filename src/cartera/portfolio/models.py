@@ -214,6 +214,9 @@ class Document(models.Model):
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
     # Cache of the ledger: positive for what is owed, negative for an open credit note.
     balance_minor = models.BigIntegerField(_("open balance (minor units)"), default=0)
+    # Written off for accounting ("castigada"): what the debtor owes is unchanged and
+    # collection may go on; money recovered on it is reported apart.
+    written_off_on = models.DateField(_("written off on"), null=True, blank=True)
     # Part of the prior payments (booked from a file's balance column) that no detailed
     # payment has explained yet; a payment dated before the snapshot fills it instead of
     # lowering the balance again, so no payment is ever counted twice.

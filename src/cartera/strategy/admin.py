@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cartera.core.admin import AuditEventInline, ReadOnlyAdminMixin
+from cartera.core.audit import Actor
 from cartera.portfolio.admin import CREDITOR_FILTER, CreditorScopedAdmin
 from cartera.strategy.models import (
     Account,
@@ -20,6 +24,7 @@ from cartera.strategy.models import (
     Step,
     Strategy,
 )
+from cartera.strategy.services import StageRefused, account_stage_set
 
 
 @admin.register(Stage)
@@ -106,6 +111,43 @@ class AccountAdmin(CreditorScopedAdmin):
     list_select_related = ("debtor", "stage", "segment", "collector")
     raw_id_fields = ("debtor", "episode")
     show_full_result_count = False
+
+    actions = ["confirm_legal", "write_off", "hand_to_agency"]
+    # The stage follows days past due and these decisions, never a free edit.
+    readonly_fields = ("stage",)
+
+    def _move(self, request: HttpRequest, queryset: Any, code: str) -> None:
+        moved = 0
+        for account in queryset.select_related("creditor"):
+            stage = Stage.objects.filter(creditor=account.creditor, code=code).first()
+            try:
+                if stage is None:
+                    raise StageRefused(f"{account.creditor.code} has no stage {code}")
+                account_stage_set(
+                    account=account,
+                    stage=stage,
+                    as_of=timezone.localdate(),
+                    actor=Actor.for_user(request.user, request.META.get("REMOTE_ADDR")),
+                )
+                moved += 1
+            except StageRefused as exc:
+                self.message_user(request, f"{account}: {exc}", messages.WARNING)
+        if moved:
+            self.message_user(request, _("%(n)s account(s) moved") % {"n": moved})
+
+    @admin.action(
+        description=gettext_lazy("Confirm the legal stage (jurídica)"), permissions=["change"]
+    )
+    def confirm_legal(self, request: HttpRequest, queryset: Any) -> None:
+        self._move(request, queryset, "juridica")
+
+    @admin.action(description=gettext_lazy("Write off (castigada)"), permissions=["change"])
+    def write_off(self, request: HttpRequest, queryset: Any) -> None:
+        self._move(request, queryset, "castigada")
+
+    @admin.action(description=gettext_lazy("Hand off to an agency"), permissions=["change"])
+    def hand_to_agency(self, request: HttpRequest, queryset: Any) -> None:
+        self._move(request, queryset, "agencia")
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
         # A collector chosen by hand stays until someone clears the field (rules then apply).
