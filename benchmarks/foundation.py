@@ -56,6 +56,7 @@ class BenchmarkError(Exception):
 class Run:
     argv: list[str]
     seconds: float
+    cpu_seconds: float  # user + system time of the process itself (not the database server)
     max_rss_kib: int
     returncode: int
     stdout: str
@@ -65,6 +66,7 @@ class Run:
         return {
             "argv": self.argv,
             "seconds": round(self.seconds, 4),
+            "cpu_seconds": round(self.cpu_seconds, 3),
             "max_rss_mib": round(self.max_rss_kib / 1024, 1),
             "returncode": self.returncode,
         }
@@ -102,6 +104,7 @@ def run(
     result = Run(
         argv=list(argv),
         seconds=seconds,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         max_rss_kib=usage.ru_maxrss,  # KiB on Linux
         returncode=process.returncode,
         stdout=out_path.read_text(encoding="utf-8", errors="replace"),
@@ -623,7 +626,11 @@ def _best_median(entry: Json) -> str:
 
 
 def _import_cell(entry: Json) -> str:
-    return f"{entry['rows_per_second']:,.0f}, {_s(entry['seconds'])}, {entry['max_rss_mib']:.0f}"
+    cpu = entry.get("cpu_seconds")
+    return (
+        f"{entry['rows_per_second']:,.0f}, {_s(entry['seconds'])}, "
+        f"{_s(cpu) if cpu is not None else '-'}, {entry['max_rss_mib']:.0f}"
+    )
 
 
 def _ratio(r: Json, aging_key: str, bare_key: str) -> str:
@@ -643,7 +650,7 @@ def summary_lines(generated: Json, results: list[Json]) -> list[str]:
     for name in IMPORT_KINDS:
         rows.append(
             (
-                f"import {name} (rows/s, s, peak MiB)",
+                f"import {name} (rows/s, s, cpu s, peak MiB)",
                 [_import_cell(r["imports"][name]) for r in results],
             )
         )

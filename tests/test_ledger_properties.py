@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from contextlib import contextmanager
 
-from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cartera.portfolio.integrity import integrity_problems
 from cartera.portfolio.models import Allocation, Document, LedgerEntry, Payment
 from cartera.reports.aging import aging_report
+from tests.helpers import rolled_back
 
 START = datetime.date(2026, 1, 1)
 
@@ -44,20 +43,6 @@ operations = st.lists(
     ),
     max_size=5,
 )
-
-
-class _Undo(Exception):
-    pass
-
-
-@contextmanager
-def rolled_back():
-    try:
-        with transaction.atomic():
-            yield
-            raise _Undo
-    except _Undo:
-        pass
 
 
 def documents_csv(rows) -> str:

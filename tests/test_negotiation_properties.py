@@ -5,10 +5,8 @@ what was paid towards it otherwise."""
 from __future__ import annotations
 
 import datetime
-from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +14,7 @@ from cartera.core.audit import Actor
 from cartera.negotiation.models import Promise, PromiseStatus
 from cartera.negotiation.services import promise_create, promise_plan_create, promises_decide
 from cartera.portfolio.models import Allocation, Debtor, Document
+from tests.helpers import rolled_back
 
 TAKEN = datetime.date(2026, 11, 2)
 DOCUMENTS = (
@@ -38,20 +37,6 @@ payments_strategy = st.lists(
     ),
     max_size=6,
 )
-
-
-class _Undo(Exception):
-    pass
-
-
-@contextmanager
-def rolled_back():
-    try:
-        with transaction.atomic():
-            yield
-            raise _Undo
-    except _Undo:
-        pass
 
 
 def cents(amount: int) -> str:

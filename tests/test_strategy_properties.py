@@ -5,31 +5,16 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from contextlib import contextmanager
 
-from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cartera.strategy.defaults import strategy_defaults_ensure
 from cartera.strategy.models import Action, ActionStatus, Episode
 from cartera.strategy.run import run_execute
+from tests.helpers import rolled_back
 
 START = datetime.date(2026, 9, 20)
-
-
-class _Undo(Exception):
-    pass
-
-
-@contextmanager
-def rolled_back():
-    try:
-        with transaction.atomic():
-            yield
-            raise _Undo
-    except _Undo:
-        pass
 
 
 documents = st.lists(

@@ -604,8 +604,7 @@ class DailyRun:
         ]
         if not due:
             return
-        in_window = [s for s in due if (d - anchor).days - s.day_offset <= window]
-        latest = max(in_window, key=lambda s: s.day_offset) if in_window else None
+        latest, in_window = _catch_up(due, anchor, d, window)
         dpd = (d - anchor).days
         for step in due:
             if step is latest:
@@ -688,8 +687,7 @@ class DailyRun:
             ]
             if not due:
                 continue
-            in_window = [s for s in due if (d - due_date).days - s.day_offset <= window]
-            latest = max(in_window, key=lambda s: s.day_offset) if in_window else None
+            latest, in_window = _catch_up(due, due_date, d, window)
             for step in due:
                 if step is latest:
                     detail = _("document %(number)s falls due on %(date)s") % {
@@ -728,6 +726,16 @@ class DailyRun:
             self.report.actions[code] += len(debtors)
         for code, debtors in skipped.items():
             self.report.skipped[code] += len(debtors)
+
+
+def _catch_up(
+    due: list[Step], counted_from: datetime.date, as_of: datetime.date, window: int
+) -> tuple[Step | None, list[Step]]:
+    """Of the steps due, those still within the catch-up window, and the latest of them (the
+    one that fires; the others are superseded, and those outside the window expired)."""
+    in_window = [s for s in due if (as_of - counted_from).days - s.day_offset <= window]
+    latest = max(in_window, key=lambda s: s.day_offset) if in_window else None
+    return latest, in_window
 
 
 class Assigner:

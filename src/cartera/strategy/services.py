@@ -26,7 +26,9 @@ def account_stage_set(
     as written off for accounting without reducing what the debtor owes.
     """
     account = (
-        Account.objects.select_for_update().select_related("stage", "episode").get(pk=account.pk)
+        Account.objects.select_for_update(of=("self",))
+        .select_related("stage", "episode__stage")
+        .get(pk=account.pk)
     )
     if stage.creditor_id != account.creditor_id:
         raise StageRefused("that stage belongs to another creditor")
