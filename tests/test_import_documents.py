@@ -356,3 +356,14 @@ def test_a_nit_written_without_its_check_digit_finds_the_same_debtor(write_file,
     assert (result.created, result.rejected) == (1, 0)
     assert Document.objects.get().debtor.name == "Uno SAS"
     assert Debtor.objects.count() == 1
+
+
+def test_debtors_created_or_renamed_by_a_documents_file_are_counted(write_file, load):
+    first = load("documents", write_file("a.csv", ERP_EXPORT, "cp1252"))
+    renamed = ERP_EXPORT.replace("Panadería La Espiga", "Panadería La Espiga S.A.S.")
+    second = load("documents", write_file("b.csv", renamed, "cp1252"))
+
+    assert first.debtors == {"created": 2}
+    assert first.as_json()["debtors"] == {"created": 2}
+    assert second.debtors == {"updated": 1}
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 3)

@@ -324,6 +324,9 @@ class DocumentImporter(Importer):
         """{row line: debtor}; rows whose debtor cannot be found or created are rejected."""
         if self.ctx.fields & DEBTOR_DETAIL_COLUMNS:
             results = self.debtors.upsert([(d.row, d.debtor) for d in parsed], outcome)
+            # Count each debtor once per chunk, however many of its documents the chunk has.
+            states = {debtor.pk: state for debtor, state in results.values()}
+            outcome.debtors.update(state for state in states.values() if state != "unchanged")
             return {line: debtor for line, (debtor, _) in results.items()}
         external_ids = {d.debtor.external_id for d in parsed if d.debtor.external_id}
         tax_ids = {d.debtor.tax.number for d in parsed if d.debtor.tax and not d.debtor.external_id}

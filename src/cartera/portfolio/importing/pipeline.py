@@ -11,6 +11,7 @@ import abc
 import csv
 import datetime
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,8 @@ class ImportResult:
     message: str = ""
     ignored_columns: list[str] = field(default_factory=list)
     closed: int = 0
+    # Debtors a documents file created or changed through its debtor columns.
+    debtors: Counter[str] = field(default_factory=Counter)
 
     @property
     def landed(self) -> int:
@@ -95,6 +98,7 @@ class ImportResult:
             "dry_run": self.dry_run,
             "message": self.message or None,
             **({"closed": self.closed} if self.closed else {}),
+            **({"debtors": dict(self.debtors)} if self.debtors else {}),
         }
 
 
@@ -117,6 +121,7 @@ class ChunkOutcome:
     updated: int = 0
     unchanged: int = 0
     rejections: list[tuple[Row, RowError]] = field(default_factory=list)
+    debtors: Counter[str] = field(default_factory=Counter)
 
     def reject(self, row: Row, error: RowError) -> None:
         self.rejections.append((row, error))
@@ -369,6 +374,7 @@ def _process_all(
         result.created += outcome.created
         result.updated += outcome.updated
         result.unchanged += outcome.unchanged
+        result.debtors.update(outcome.debtors)
         for row, error in sorted(outcome.rejections, key=lambda item: item[0].line):
             rejected.write(row, error)
         result.rejected += len(outcome.rejections)

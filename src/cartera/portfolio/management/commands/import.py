@@ -106,6 +106,11 @@ class Command(BaseCommand):
             f"created {result.created:,}, updated {result.updated:,}, "
             f"unchanged {result.unchanged:,}, rejected {result.rejected:,}"
         )
+        if result.debtors:
+            self.stdout.write(
+                f"debtors from the file's debtor columns: created "
+                f"{result.debtors['created']:,}, updated {result.debtors['updated']:,}"
+            )
         if result.closed:
             self.stdout.write(f"closed {result.closed:,} documents missing from the snapshot")
         if result.ignored_columns:
