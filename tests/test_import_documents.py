@@ -367,3 +367,15 @@ def test_debtors_created_or_renamed_by_a_documents_file_are_counted(write_file, 
     assert first.as_json()["debtors"] == {"created": 2}
     assert second.debtors == {"updated": 1}
     assert (second.created, second.updated, second.unchanged) == (0, 0, 3)
+
+
+def test_a_large_import_refreshes_the_planner_statistics(
+    write_file, load, settings, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.CARTERA_ANALYZE_AFTER_ROWS = 2
+    with CaptureQueriesContext(connection) as queries:
+        load("documents", write_file("a.csv", ERP_EXPORT, "cp1252"))
+    assert any(q["sql"].startswith("ANALYZE") for q in queries.captured_queries)
