@@ -659,7 +659,7 @@ def _rfc_company_letters(words: list[str]) -> str:
     elif len(folded) == 2:
         letters = folded[0][0] + folded[1][:2]
     else:
-        letters = (folded[0] + "XXX")[:3]
+        letters = folded[0][:3]  # padded with X below
     return letters.ljust(3, "X")
 
 
