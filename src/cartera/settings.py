@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "cartera.core",
     "cartera.portfolio",
     "cartera.negotiation",
+    "cartera.messaging",
     "cartera.strategy",
     "cartera.reports",
     "cartera.demo",
@@ -107,6 +108,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": env_str("CARTERA_TEST_SQLITE", "") or None}
+else:
+    # Lets two test runs share one PostgreSQL server without dropping each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("CARTERA_TEST_DB_NAME", "") or None}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -37,6 +37,15 @@ class Creditor(models.Model):
         _("balance mode"), max_length=10, choices=BalanceMode.choices, default=BalanceMode.LEDGER
     )
     # Last number handed out for payment references (debtors and documents share it).
+    display_decimals = models.PositiveSmallIntegerField(
+        _("decimals shown"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Decimals shown to debtors in messages and letters; empty: the currency's own "
+            "(COP is usually shown without cents)"
+        ),
+    )
     reference_counter = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("created"), default=now, editable=False)
 
@@ -541,3 +550,95 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} {self.file_name}"
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("Call")
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    LETTER = "letter", _("Letter")
+    VISIT = "visit", _("Visit")
+    NOTE = "note", _("Note")
+    SYSTEM = "system", _("System")
+
+
+CONTACT_ACTIVITY_KINDS = (
+    ActivityKind.CALL,
+    ActivityKind.EMAIL,
+    ActivityKind.SMS,
+    ActivityKind.WHATSAPP,
+    ActivityKind.LETTER,
+    ActivityKind.VISIT,
+)
+"""The kinds that are a contact with the debtor, as the compliance rules count them."""
+
+
+class Activity(models.Model):
+    """Anything done on an account ("gestión"): a call, a message, a visit, a note.
+
+    Outbound contacts (`is_contact`) are what the compliance gate counts against each
+    jurisdiction's caps; `reached` tells the ones that reached the debtor (right-party contact).
+    """
+
+    # Covered by the (creditor, at) index below.
+    creditor = models.ForeignKey(
+        Creditor,
+        verbose_name=_("creditor"),
+        on_delete=models.PROTECT,
+        related_name="activities",
+        db_index=False,
+    )
+    # Covered by the (debtor, at) index below.
+    debtor = models.ForeignKey(
+        Debtor,
+        verbose_name=_("debtor"),
+        on_delete=models.CASCADE,
+        related_name="activities",
+        db_index=False,
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=ActivityKind.choices)
+    at = models.DateTimeField(_("when"), default=now)
+    is_contact = models.BooleanField(
+        _("outbound contact"),
+        default=False,
+        help_text=_("An attempt to reach the debtor, counted by the contact rules"),
+    )
+    reached = models.BooleanField(
+        _("reached the debtor"),
+        null=True,
+        blank=True,
+        help_text=_("Right-party contact; empty while unknown"),
+    )
+    outcome = models.CharField(_("outcome"), max_length=40, blank=True, default="")
+    note = models.TextField(_("note"), blank=True, default="")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # A soft reference: the outbox sits above the portfolio and is not imported from here.
+    message_id = models.BigIntegerField(_("message"), null=True, blank=True, db_index=True)
+    rule_breach = models.CharField(
+        _("broke a contact rule"),
+        max_length=300,
+        blank=True,
+        default="",
+        help_text=_("Set when a contact logged after the fact broke a rule"),
+    )
+    created_at = models.DateTimeField(_("recorded"), default=now, editable=False)
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["debtor", "at"], name="activity_debtor_at_idx"),
+            models.Index(fields=["creditor", "at"], name="activity_creditor_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,1 @@
+"""Admin pages of messaging, one module per concern; Django imports this package."""
