@@ -376,3 +376,117 @@ def test_the_supervisor_writes_off_from_the_admin(client, creditor, actor, one_i
     )
     assert response.status_code == 302
     assert Account.objects.get().stage.code == "castigada"
+
+
+def test_message_steps_queue_one_message_per_channel_in_the_outbox(creditor, actor, one_invoice):
+    from cartera.messaging.models import Message, MessageStatus
+
+    run(creditor, actor, day(-5))
+    run(creditor, actor, day(3))
+    run(creditor, actor, day(3))  # the same day again queues nothing more
+
+    messages = {m.origin: m for m in Message.objects.all()}
+    assert set(messages) == {"recordatorio_previo", "aviso_1"}
+    preventive, notice = messages["recordatorio_previo"], messages["aviso_1"]
+    assert preventive.channel == "email" and preventive.status == MessageStatus.QUEUED
+    assert preventive.document_ids == [
+        Action.objects.get(step__code="recordatorio_previo").document_id
+    ]
+    assert notice.document_ids == [] and notice.template_code == "aviso_1"
+    assert notice.reason == Action.objects.get(step__code="aviso_1").reason
+
+
+def test_a_two_channel_step_queues_two_messages_but_counts_one_account(
+    creditor, actor, one_invoice, strategy
+):
+    from cartera.messaging.models import Message
+
+    strategy.steps.filter(code="aviso_1").update(channels=["email", "sms"])
+    report = run(creditor, actor, day(3))
+    assert report.actions == Counter({"aviso_1": 1})
+    assert sorted(Message.objects.values_list("channel", flat=True)) == ["email", "sms"]
+
+
+def test_a_pause_on_documents_holds_them_like_a_dispute(creditor, actor, one_invoice):
+    from cartera.portfolio.models import Document
+
+    pause = Pause.objects.create(
+        creditor=creditor,
+        debtor=Debtor.objects.get(external_id="C1"),
+        reason="revisión de la factura con el cliente",
+        starts_on=day(1),
+        created_by="t",
+    )
+    pause.documents.set(Document.objects.all())
+    report = run(creditor, actor, day(3))
+    assert report.accounts_paused == 1 and report.actions == Counter()
+    assert "paused" in Account.objects.get().paused_reason
+
+
+def test_a_pause_until_paid_ends_at_the_first_run_that_finds_it_paid(
+    creditor, actor, one_invoice, write_file, load
+):
+    from cartera.portfolio.models import Document
+
+    debtor = Debtor.objects.get(external_id="C1")
+    text = "external_id,debtor_external_id,issue_date,due_date,amount\nF-2,C1,2026-09-01,2026-10-01,300\n"
+    load("documents", write_file("d2.csv", text))
+    pause = Pause.objects.create(
+        creditor=creditor,
+        debtor=debtor,
+        reason="cliente gestionando pago de F-2",
+        starts_on=day(1),
+        ends_when="paid",
+        created_by="t",
+    )
+    pause.documents.set(Document.objects.filter(number="F-2"))
+    run(creditor, actor, day(3))
+    pause.refresh_from_db()
+    assert pause.ended_on is None
+
+    payment = "debtor_external_id,document_external_id,date,amount\nC1,F-2,2026-10-05,300\n"
+    load("payments", write_file("p.csv", payment))
+    report = run(creditor, actor, day(6))
+    pause.refresh_from_db()
+    assert pause.ended_on == day(6) and report.pauses_ended == 1
+
+
+def test_an_account_pause_until_nothing_is_overdue_ends_when_cured(
+    creditor, actor, one_invoice, write_file, load
+):
+    pause = Pause.objects.create(
+        creditor=creditor,
+        debtor=Debtor.objects.get(external_id="C1"),
+        reason="en conversación con tesorería",
+        starts_on=day(1),
+        ends_when="nothing_overdue",
+        created_by="t",
+    )
+    assert run(creditor, actor, day(3)).accounts_paused == 1
+    load("payments", write_file("p.csv", "debtor_external_id,date,amount\nC1,2026-10-05,1000\n"))
+    run(creditor, actor, day(6))
+    pause.refresh_from_db()
+    assert pause.ended_on == day(6)
+    assert Account.objects.get().paused_reason == ""
+
+
+def test_alerts_reach_the_collector_and_every_supervisor_of_the_creditor(
+    creditor, actor, one_invoice, django_user_model
+):
+    from django.contrib.auth.models import Group
+
+    from cartera.portfolio.models import Membership
+    from cartera.strategy.queries import alerts_for
+
+    collector = django_user_model.objects.create_user("cobrador", password="x")
+    supervisor = django_user_model.objects.create_user("jefa", password="x")
+    other = django_user_model.objects.create_user("otro", password="x")
+    supervisor.groups.add(Group.objects.get(name="supervisor"))
+    for user in (collector, supervisor, other):
+        Membership.objects.create(user=user, creditor=creditor)
+    run(creditor, actor, day(1))
+    Alert.objects.update(collector=collector)
+
+    assert alerts_for(collector).count() == 1
+    assert alerts_for(supervisor).count() == 1
+    assert alerts_for(other).count() == 0

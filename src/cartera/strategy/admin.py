@@ -2,14 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.db.models import Max
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cartera.core.admin import AuditEventInline, ReadOnlyAdminMixin
-from cartera.core.audit import Actor
+from cartera.core.audit import Actor, audit_record
+from cartera.messaging.models import Channel
 from cartera.portfolio.admin import CREDITOR_FILTER, CreditorScopedAdmin
 from cartera.strategy.models import (
     Account,
@@ -54,25 +58,106 @@ class SegmentAdmin(CreditorScopedAdmin):
     ordering = ("creditor", "order")
 
 
+STEP_FIELDS = (
+    "code",
+    "day_offset",
+    "action",
+    "channels",
+    "template_code",
+    "target_stage",
+    "min_balance_minor",
+)
+
+
+class StepForm(forms.ModelForm):
+    channels = forms.MultipleChoiceField(
+        label=gettext_lazy("channels"),
+        choices=Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = Step
+        fields = STEP_FIELDS
+
+
 class StepInline(admin.TabularInline):
     model = Step
+    form = StepForm
     extra = 0
-    fields = (
-        "code",
-        "day_offset",
-        "action",
-        "channels",
-        "template_code",
-        "target_stage",
-        "min_balance_minor",
-    )
+    fields = STEP_FIELDS
 
 
 @admin.register(Strategy)
 class StrategyAdmin(CreditorScopedAdmin):
+    """Editing a strategy that has already acted saves a new version: the runs and actions of
+    the old one keep pointing at what decided them."""
+
     list_display = ("name", "code", "version", "active", "segment", "created_at", "creditor")
     list_filter = (CREDITOR_FILTER, "active")
+    readonly_fields = ("version", "active", "created_at", "created_by")
     inlines = [StepInline, AuditEventInline]
+
+    def save_model(self, request: HttpRequest, obj: Strategy, form: Any, change: bool) -> None:
+        actor = Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
+        if not change:
+            obj.created_by = actor.label
+            super().save_model(request, obj, form, change)
+            return
+        if not Action.objects.filter(step__strategy_id=obj.pk).exists():
+            super().save_model(request, obj, form, change)
+            return
+        old = Strategy.objects.get(pk=obj.pk)
+        Strategy.objects.filter(pk=old.pk).update(active=False)
+        obj.pk = None
+        obj._state.adding = True
+        obj.version = (
+            Strategy.objects.filter(creditor=old.creditor, code=obj.code).aggregate(
+                top=Max("version")
+            )["top"]
+            or 0
+        ) + 1
+        obj.active = True
+        obj.created_at = timezone.now()
+        obj.created_by = actor.label
+        obj.save()
+        request._strategy_revised_from = old  # type: ignore[attr-defined]
+        audit_record(
+            actor=actor,
+            action="strategy.revise",
+            obj=obj,
+            creditor_id=obj.creditor_id,
+            changes={"from_version": old.version},
+        )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        old = getattr(request, "_strategy_revised_from", None)
+        if old is None or formset.model is not Step:
+            super().save_formset(request, form, formset, change)
+            return
+        # The new version gets the steps as submitted; the old version's steps stay as they were.
+        for step_form in formset.forms:
+            data = getattr(step_form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            Step.objects.create(
+                strategy=form.instance, **{name: data.get(name) for name in STEP_FIELDS}
+            )
+
+    def response_change(self, request: HttpRequest, obj: Strategy) -> Any:
+        old = getattr(request, "_strategy_revised_from", None)
+        if old is not None:
+            self.message_user(
+                request,
+                _(
+                    "%(name)s had already acted, so your changes were saved as version "
+                    "%(version)s; version %(old)s stays as the record of what it did."
+                )
+                % {"name": obj.name, "version": obj.version, "old": old.version},
+            )
+            return HttpResponseRedirect(reverse("admin:strategy_strategy_change", args=[obj.pk]))
+        return super().response_change(request, obj)
 
 
 @admin.register(AssignmentRule)
@@ -189,9 +274,42 @@ class AlertAdmin(ReadOnlyAdminMixin, CreditorScopedAdmin):
     list_select_related = ("debtor", "collector")
 
 
+class PauseForm(forms.ModelForm):
+    class Meta:
+        model = Pause
+        fields = ("creditor", "debtor", "documents", "reason", "starts_on", "ends_on", "ends_when")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        debtor, documents = data.get("debtor"), data.get("documents")
+        if debtor is not None and documents:
+            foreign = [d.number for d in documents if d.debtor_id != debtor.pk]
+            if foreign:
+                self.add_error(
+                    "documents",
+                    _("These documents belong to another debtor: %(numbers)s")
+                    % {"numbers": ", ".join(foreign)},
+                )
+        return data
+
+
 @admin.register(Pause)
 class PauseAdmin(CreditorScopedAdmin):
-    list_display = ("debtor", "reason", "starts_on", "ends_on", "created_by")
-    list_filter = (CREDITOR_FILTER,)
+    form = PauseForm
+    list_display = (
+        "debtor",
+        "reason",
+        "starts_on",
+        "ends_on",
+        "ends_when",
+        "ended_on",
+        "created_by",
+    )
+    list_filter = (CREDITOR_FILTER, "ends_when")
     search_fields = ("debtor__name", "debtor__external_id", "reason")
     raw_id_fields = ("debtor", "documents")
+
+    def save_model(self, request: HttpRequest, obj: Pause, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user.get_username()
+        super().save_model(request, obj, form, change)

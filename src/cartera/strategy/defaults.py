@@ -8,8 +8,9 @@ from __future__ import annotations
 from django.db import transaction
 
 from cartera.core.audit import Actor, audit_record
+from cartera.messaging.models import Channel
 from cartera.portfolio.models import Creditor
-from cartera.strategy.models import Channel, Segment, Stage, Step, StepAction, Strategy
+from cartera.strategy.models import Segment, Stage, Step, StepAction, Strategy
 
 # code, name, min dpd (None: never entered by days alone), needs a supervisor's confirmation
 DEFAULT_STAGES = [

@@ -5,11 +5,14 @@ account (a debtor of a creditor), its episodes of delinquency, and what each run
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from cartera.messaging.models import Channel, Template
 from cartera.portfolio.models import Creditor, Debtor, DebtorKind, Document
 
 
@@ -43,6 +46,29 @@ class Stage(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # Days past due only grow along the stages: a later stage entered earlier than an
+        # earlier one would never be reached.
+        if self.min_dpd is None or not self.creditor_id:
+            return
+        others = Stage.objects.filter(creditor_id=self.creditor_id, min_dpd__isnull=False)
+        if self.pk:
+            others = others.exclude(pk=self.pk)
+        for other in others:
+            assert other.min_dpd is not None
+            if (other.order < self.order and other.min_dpd >= self.min_dpd) or (
+                other.order > self.order and other.min_dpd <= self.min_dpd
+            ):
+                raise ValidationError(
+                    {
+                        "min_dpd": gettext(
+                            "Stage %(other)s (order %(order)s) starts at %(dpd)s days past due: "
+                            "stages later in the order must start later."
+                        )
+                        % {"other": other.name, "order": other.order, "dpd": other.min_dpd}
+                    }
+                )
 
 
 class Segment(models.Model):
@@ -85,6 +111,27 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        for low, high in (
+            ("min_total_minor", "max_total_minor"),
+            ("min_overdue_minor", "max_overdue_minor"),
+            ("min_dpd", "max_dpd"),
+        ):
+            a, b = getattr(self, low), getattr(self, high)
+            if a is not None and b is not None and a > b:
+                errors[high] = gettext(
+                    "The upper limit is below the lower one (%(a)s > %(b)s)."
+                ) % {
+                    "a": a,
+                    "b": b,
+                }
+        if self.country and not (len(self.country) == 2 and self.country.isalpha()):
+            errors["country"] = gettext("Use the two-letter country code, e.g. CO or MX.")
+        self.country = self.country.upper()
+        if errors:
+            raise ValidationError(errors)
 
 
 class Strategy(models.Model):
@@ -139,13 +186,6 @@ class StepAction(models.TextChoices):
     CREDIT_HOLD = "credit_hold", _("Put the debtor on credit hold")
 
 
-class Channel(models.TextChoices):
-    EMAIL = "email", _("Email")
-    SMS = "sms", _("SMS")
-    WHATSAPP = "whatsapp", _("WhatsApp")
-    LETTER = "letter", _("Letter")
-
-
 class Step(models.Model):
     """One thing a strategy does on a day.
 
@@ -184,6 +224,53 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} (D{self.day_offset:+d})"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        channels = self.channels if isinstance(self.channels, list) else None
+        known = {c.value for c in Channel}
+        if channels is None or any(c not in known for c in channels):
+            errors["channels"] = gettext("Choose channels among: %(known)s.") % {
+                "known": ", ".join(sorted(known))
+            }
+        elif self.action == StepAction.MESSAGE:
+            if not channels:
+                errors["channels"] = gettext("A message step needs at least one channel.")
+            else:
+                template = self.template_code or self.code
+                creditor_id = self.strategy.creditor_id if self.strategy_id else None
+                found = set(
+                    Template.objects.filter(code=template, channel__in=channels, active=True)
+                    .filter(Q(creditor__isnull=True) | Q(creditor_id=creditor_id))
+                    .values_list("channel", flat=True)
+                )
+                missing = [c for c in channels if c not in found]
+                if missing:
+                    errors["template_code"] = gettext(
+                        "There is no message template %(code)s for %(channels)s: create it "
+                        "under Message templates, or choose another template."
+                    ) % {"code": template, "channels": ", ".join(missing)}
+        elif channels:
+            errors["channels"] = gettext("Only message steps have channels.")
+        if self.action == StepAction.STAGE:
+            if self.target_stage_id is None:
+                errors["target_stage"] = gettext("Choose the stage this step moves to.")
+            elif (
+                self.strategy_id
+                and self.target_stage is not None
+                and self.target_stage.creditor_id != self.strategy.creditor_id
+            ):
+                errors["target_stage"] = gettext("That stage belongs to another creditor.")
+        elif self.target_stage_id is not None:
+            errors["target_stage"] = gettext("Only a 'move to a stage' step has a target stage.")
+        if not -365 <= self.day_offset <= 3650:
+            errors["day_offset"] = gettext(
+                "The day counts from the due date: between -365 (before) and 3650 (after)."
+            )
+        if self.min_balance_minor is not None and self.min_balance_minor < 0:
+            errors["min_balance_minor"] = gettext("The minimum overdue balance cannot be negative.")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def preventive(self) -> bool:
@@ -286,6 +373,13 @@ class AssignmentRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        a, b = self.min_overdue_minor, self.max_overdue_minor
+        if a is not None and b is not None and a > b:
+            raise ValidationError(
+                {"max_overdue_minor": gettext("The upper limit is below the lower one.")}
+            )
 
 
 class Episode(models.Model):
@@ -463,8 +557,18 @@ class Alert(models.Model):
         return self.message
 
 
+class PauseUntil(models.TextChoices):
+    DATE = "", _("Only the end date")
+    NOTHING_OVERDUE = "nothing_overdue", _("Nothing is overdue any more")
+    PAID = "paid", _("Everything is paid")
+
+
 class Pause(models.Model):
-    """An account, or some of its documents, held out of the strategy for a while."""
+    """An account, or some of its documents, held out of the strategy for a while.
+
+    A pause ends on its end date or, with `ends_when`, at the first run that finds the condition
+    met for what it holds (the account, or just its documents); that run sets `ended_on`.
+    """
 
     creditor = models.ForeignKey(
         Creditor, verbose_name=_("creditor"), on_delete=models.CASCADE, related_name="+"
@@ -478,12 +582,31 @@ class Pause(models.Model):
     reason = models.CharField(_("reason"), max_length=200)
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("until"), null=True, blank=True)
+    ends_when = models.CharField(
+        _("or until"), max_length=20, choices=PauseUntil.choices, blank=True, default=""
+    )
+    ended_on = models.DateField(_("ended on"), null=True, blank=True, editable=False)
     created_by = models.CharField(_("created by"), max_length=150)
     created_at = models.DateTimeField(_("created"), default=now)
 
     class Meta:
         verbose_name = _("pause")
         verbose_name_plural = _("pauses")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="pause_ends_after_start",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.debtor}: {self.reason}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
+            errors["ends_on"] = gettext("A pause cannot end before it starts.")
+        if self.debtor_id and self.creditor_id and self.debtor.creditor_id != self.creditor_id:
+            errors["debtor"] = gettext("This debtor belongs to another creditor.")
+        if errors:
+            raise ValidationError(errors)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from cartera.core.audit import Actor, audit_record
 from cartera.core.bulk import ids_reserve, rows_insert, rows_update
+from cartera.messaging.services import QueueRequest, messages_queue
 from cartera.negotiation.models import Promise, PromiseStatus
 from cartera.negotiation.services import promises_decide
 from cartera.portfolio.models import ContactPoint, Creditor
@@ -34,6 +35,7 @@ from cartera.strategy.models import (
     AssignmentRule,
     Episode,
     Pause,
+    PauseUntil,
     Run,
     Segment,
     Stage,
@@ -64,6 +66,7 @@ class RunReport:
     skipped: Counter[str] = field(default_factory=Counter)
     already_ran: bool = False
     promises: dict[str, int] = field(default_factory=dict)
+    pauses_ended: int = 0
 
     def add(self, other: RunReport) -> None:
         self.accounts_evaluated += other.accounts_evaluated
@@ -96,7 +99,7 @@ class AccountFigures:
     total: int
     overdue: int
     oldest_overdue: datetime.date | None
-    oldest_undisputed: datetime.date | None
+    oldest_workable: datetime.date | None
     kind: str
     country: str
     tags: list[str]
@@ -129,12 +132,23 @@ _BALANCES = """
         FROM late l JOIN portfolio_document d ON d.id = l.document_id
         WHERE d.balance_minor = 0
     ),
-    disputed AS (
-        SELECT DISTINCT dd.document_id FROM negotiation_dispute_documents dd
+    held AS (
+        SELECT dd.document_id FROM negotiation_dispute_documents dd
         JOIN negotiation_dispute ds ON ds.id = dd.dispute_id
         WHERE ds.creditor_id = %s AND ds.status = 'open'
+        UNION
+        SELECT pd.document_id FROM strategy_pause_documents pd
+        JOIN strategy_pause p ON p.id = pd.pause_id
+        WHERE p.creditor_id = %s AND p.starts_on <= %s
+          AND (p.ends_on IS NULL OR p.ends_on >= %s)
+          AND (p.ended_on IS NULL OR p.ended_on > %s)
     )
 """
+
+
+def _held_params(creditor_id: int, as_of: datetime.date) -> list[Any]:
+    """Parameters of `_BALANCES` before the caller's own."""
+    return [creditor_id, as_of, creditor_id, creditor_id, creditor_id, as_of, as_of, as_of]
 
 
 class DailyRun:
@@ -147,6 +161,7 @@ class DailyRun:
         self.window = catchup_window()
         self.report = RunReport(as_of=as_of, creditor=creditor.code)
         self.now = timezone.now()
+        self.messages: list[QueueRequest] = []
 
     # -- reading -------------------------------------------------------------------------
     def _read_figures(self) -> dict[int, AccountFigures]:
@@ -162,13 +177,13 @@ class DailyRun:
                    db.kind, db.country, db.tags, db.name, db.region
             FROM balances b
             JOIN portfolio_debtor db ON db.id = b.debtor_id
-            LEFT JOIN disputed x ON x.document_id = b.id
+            LEFT JOIN held x ON x.document_id = b.id
             WHERE b.balance > 0
             GROUP BY b.debtor_id, db.kind, db.country, db.tags, db.name, db.region
         """
         )
         c, d = self.creditor, self.as_of
-        params: list[Any] = [c.pk, d, c.pk, c.pk, c.currency, c.currency, d, d, d]
+        params: list[Any] = [*_held_params(c.pk, d), c.currency, c.currency, d, d, d]
         figures = {}
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -181,7 +196,7 @@ class DailyRun:
                     total=int(row[1] or 0),
                     overdue=int(row[2] or 0),
                     oldest_overdue=_as_date(row[3]),
-                    oldest_undisputed=_as_date(row[4]),
+                    oldest_workable=_as_date(row[4]),
                     kind=row[5],
                     country=row[6],
                     tags=list(tags or []),
@@ -191,14 +206,14 @@ class DailyRun:
         return figures
 
     def _read_upcoming(self, lead_days: int) -> list[tuple[int, int, datetime.date, str]]:
-        """Open, undisputed documents falling due within the preventive horizon."""
+        """Open documents, not disputed nor paused, due within the preventive horizon."""
         if lead_days < 0:
             return []
         sql = (
             _BALANCES
             + """
             SELECT b.id, b.debtor_id, b.due_date, b.number FROM balances b
-            LEFT JOIN disputed x ON x.document_id = b.id
+            LEFT JOIN held x ON x.document_id = b.id
             WHERE b.balance > 0 AND x.document_id IS NULL
               AND b.due_date >= %s AND b.due_date <= %s
         """
@@ -206,8 +221,57 @@ class DailyRun:
         c, d = self.creditor, self.as_of
         horizon = d + datetime.timedelta(days=lead_days + self.window)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [c.pk, d, c.pk, c.pk, d, horizon])
+            cursor.execute(sql, [*_held_params(c.pk, d), d, horizon])
             return [(r[0], r[1], _as_date(r[2]), r[3]) for r in cursor.fetchall()]  # type: ignore[misc]
+
+    def _end_pauses(self, figures: dict[int, AccountFigures]) -> None:
+        """Pauses that last until a condition end at the first run that finds it met."""
+        c, d = self.creditor, self.as_of
+        conditional = list(
+            Pause.objects.filter(creditor=c, starts_on__lte=d, ended_on__isnull=True)
+            .exclude(ends_when="")
+            .exclude(ends_on__lt=d)
+            .values_list("pk", "debtor_id", "ends_when")
+        )
+        if not conditional:
+            return
+        ids = [pk for pk, _debtor, _when in conditional]
+        held_documents: dict[int, tuple[int, int]] = {
+            pk: (0, 0)
+            for pk in Pause.documents.through.objects.filter(pause_id__in=ids).values_list(
+                "pause_id", flat=True
+            )
+        }
+        if held_documents:
+            marks = ", ".join(["%s"] * len(held_documents))
+            sql = (
+                _BALANCES
+                + f"""
+                SELECT pd.pause_id,
+                       SUM(CASE WHEN b.balance > 0 THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN b.balance > 0 AND b.due_date < %s THEN 1 ELSE 0 END)
+                FROM strategy_pause_documents pd JOIN balances b ON b.id = pd.document_id
+                WHERE pd.pause_id IN ({marks}) GROUP BY pd.pause_id
+            """
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*_held_params(c.pk, d), d, *held_documents])
+                for pk, still_open, still_overdue in cursor.fetchall():
+                    held_documents[pk] = (int(still_open or 0), int(still_overdue or 0))
+        ended = []
+        for pk, debtor_id, when in conditional:
+            if pk in held_documents:
+                still_open, still_overdue = held_documents[pk]
+            else:
+                fig = figures.get(debtor_id)
+                still_open = int(fig is not None and fig.total > 0)
+                still_overdue = int(fig is not None and fig.oldest_overdue is not None)
+            if (when == PauseUntil.PAID and not still_open) or (
+                when == PauseUntil.NOTHING_OVERDUE and not still_overdue
+            ):
+                ended.append(pk)
+        Pause.objects.filter(pk__in=ended).update(ended_on=d)
+        self.report.pauses_ended = len(ended)
 
     def _paused_debtors(self, debtor_ids: set[int]) -> dict[int, str]:
         """{debtor: why} for accounts held out of the strategy today."""
@@ -216,6 +280,7 @@ class DailyRun:
         for debtor_id, reason in (
             Pause.objects.filter(creditor=self.creditor, starts_on__lte=d, documents__isnull=True)
             .exclude(ends_on__lt=d)
+            .exclude(ended_on__lte=d)
             .values_list("debtor_id", "reason")
         ):
             paused[debtor_id] = _("paused: %(reason)s") % {"reason": reason}
@@ -279,6 +344,7 @@ class DailyRun:
         episodes = {
             e.debtor_id: e for e in Episode.objects.filter(creditor=c, cured_on__isnull=True)
         }
+        self._end_pauses(figures)
         paused = self._paused_debtors(set(figures))
         run = None
         if not self.report.already_ran:
@@ -397,8 +463,8 @@ class DailyRun:
             if fig is not None and account.overdue:
                 assigner.assign(account, fig)
             reason = paused.get(debtor_id)
-            if reason is None and fig and fig.oldest_overdue and fig.oldest_undisputed is None:
-                reason = _("every overdue document is disputed")
+            if reason is None and fig and fig.oldest_overdue and fig.oldest_workable is None:
+                reason = _("every overdue document is disputed or paused")
             account.paused_reason = reason or ""
             if reason:
                 self.report.accounts_paused += 1
@@ -409,7 +475,7 @@ class DailyRun:
             if strategy is None:
                 continue
             steps = steps_of.get(strategy.pk, [])
-            if current is not None and fig is not None and fig.oldest_undisputed is not None:
+            if current is not None and fig is not None and fig.oldest_workable is not None:
                 self._episode_steps(run, account, current, strategy, steps, fired, fig, actions)
         if not self.report.already_ran and run is not None:
             self._preventive_steps(
@@ -489,6 +555,7 @@ class DailyRun:
             ),
             actions,
         )
+        messages_queue(requests=self.messages, actor=self.actor)
         rows_insert(
             Alert,
             ("creditor_id", "debtor_id", "run_id", "kind", "collector_id", "message", "created_on"),
@@ -565,6 +632,23 @@ class DailyRun:
                 if step.action in (StepAction.CALL, StepAction.VISIT)
                 else ActionStatus.DONE
             )
+            if step.action == StepAction.MESSAGE:
+                # Keyed like the action's own uniqueness, so a message is queued once per
+                # episode (or per document for preventive steps) and channel.
+                scope = f"document:{document_id}" if document_id else f"episode:{episode_id}"
+                self.messages.extend(
+                    QueueRequest(
+                        creditor_id=self.creditor.pk,
+                        debtor_id=account.debtor_id,
+                        channel=channel,
+                        template_code=step.template_code or step.code,
+                        key=f"{self.creditor.pk}:step:{step.code}:{scope}:{channel}",
+                        origin=step.code,
+                        reason=reason[:400],
+                        document_ids=(document_id,) if document_id else (),
+                    )
+                    for channel in step.channels
+                )
         return (
             run.pk,
             self.creditor.pk,
