@@ -144,6 +144,8 @@ class StrategyAdmin(CreditorScopedAdmin):
             Step.objects.create(
                 strategy=form.instance, **{name: data.get(name) for name in STEP_FIELDS}
             )
+        # What the admin's change message reads; the old version's steps were left alone.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def response_change(self, request: HttpRequest, obj: Strategy) -> Any:
         old = getattr(request, "_strategy_revised_from", None)
