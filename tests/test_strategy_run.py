@@ -490,23 +490,3 @@ def test_alerts_reach_the_collector_and_every_supervisor_of_the_creditor(
     assert alerts_for(collector).count() == 1
     assert alerts_for(supervisor).count() == 1
     assert alerts_for(other).count() == 0
-
-
-def test_accounts_in_the_legal_stage_are_held_from_messages(creditor, actor, one_invoice):
-    from django.utils import timezone
-
-    from cartera.messaging.gate import gate_check
-    from cartera.strategy.models import Stage
-    from cartera.strategy.services import account_stage_set
-
-    run(creditor, actor, day(40))
-    account = Account.objects.get()
-    account_stage_set(
-        account=account,
-        stage=Stage.objects.get(creditor=creditor, code="juridica"),
-        as_of=day(40),
-        actor=actor,
-    )
-    verdict = gate_check(debtor=account.debtor, channel="email", at=timezone.now())
-    assert not verdict.allowed and verdict.retry_at is None
-    assert "Jurídica" in verdict.reason
