@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -185,8 +186,14 @@ def test_principal_parts_always_sum_to_the_financed_amount(
 
 
 def cartera(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it, on its own embedded database under CARTERA_HOME."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     return subprocess.run(
-        [sys.executable, "-m", "cartera", *args], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "cartera", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
 
 
