@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The PostgreSQL the tests use; pytest-django creates and drops its own test database there.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cartera
+# Test processes (pytest-xdist): many tests wait on subprocesses, browsers and leases, so
+# more processes than cores still shortens the run. Each file stays in one process (loadfile):
+# some modules share a database between their tests.
+PYTEST_WORKERS ?= 4
 PYTEST_ARGS ?=
 
 .PHONY: install dev demo test test-sqlite test-postgres lint typecheck messages bench clean
@@ -47,10 +51,10 @@ test: dev messages
 	$(MAKE) test-postgres
 
 test-sqlite:
-	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-postgres:
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python benchmarks/foundation.py

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import importlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,35 @@ from cartera.portfolio.services import creditor_create
 AS_OF = datetime.date(2026, 11, 23)
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 IMPORTERS = {"debtors": DebtorImporter, "documents": DocumentImporter, "payments": PaymentImporter}
+
+
+# What the data migrations write (module, function): a migrated database holds it.
+MIGRATION_DATA = [
+    ("cartera.negotiation.migrations.0002_agreements_terms_disputes", "default_limits")
+]
+_tables_emptied = False
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
+    """Write again what the data migrations wrote once a transactional test emptied the tables.
+
+    Browser tests need a transactional database (the live server reads what they write) and
+    Django empties every table after each of them, the default approval matrix included; the
+    tests that follow in the same process expect a migrated database, as users have. Autouse
+    fixtures are set up before the `db` fixture, so the rows are written outside its rollback.
+    """
+    global _tables_emptied
+    if _tables_emptied and "db" in request.fixturenames:
+        from django.apps import apps
+
+        with django_db_blocker.unblock():
+            for module, function in MIGRATION_DATA:
+                getattr(importlib.import_module(module), function)(apps, None)
+        _tables_emptied = False
+    if "transactional_db" in request.fixturenames:
+        _tables_emptied = True
+    yield
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import datetime
 import re
-import time
+import tracemalloc
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -378,11 +378,20 @@ def test_bad_arguments(tmp_path: Path, kwargs: dict[str, object], message: str) 
 
 
 @pytest.mark.slow
-def test_streaming_speed(tmp_path: Path) -> None:
-    # 1/10 of the 200,000 x 1,000,000 target, with room for a busy machine
-    started = time.perf_counter()
-    generate(tmp_path, debtors=20_000, documents=100_000, seed=1)
-    assert time.perf_counter() - started < 15
+def test_generating_streams_in_bounded_memory(tmp_path: Path) -> None:
+    """Ten times the documents take about the same memory: rows are written as they are made.
+    (Speed is measured by the benchmark, never asserted here.)"""
+
+    def peak(documents: int) -> int:
+        tracemalloc.start()
+        try:
+            generate(tmp_path / str(documents), debtors=documents // 5, documents=documents, seed=1)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(4_000), peak(40_000)
+    assert large < small * 2, (small, large)
 
 
 # --- the command --------------------------------------------------------------------------

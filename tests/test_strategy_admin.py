@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from cartera.messaging.models import Template
 from cartera.strategy.defaults import strategy_defaults_ensure
 from cartera.strategy.models import Pause, Segment, Stage, Step, Strategy
 from cartera.strategy.run import run_execute
@@ -100,6 +101,7 @@ def messages_of(error: ValidationError) -> str:
     [
         ({"channels": []}, "needs at least one channel"),
         ({"channels": ["fax"]}, "Choose channels among"),
+        ({"channels": ["email"], "template_code": "no_existe"}, "no message template no_existe"),
         ({"action": "call", "channels": ["sms"]}, "Only message steps have channels"),
         ({"action": "stage", "channels": []}, "Choose the stage"),
         ({"action": "call", "day_offset": 9000}, "between -365"),
@@ -109,6 +111,17 @@ def test_step_mistakes_are_explained(strategy, fields, expected):
     with pytest.raises(ValidationError) as caught:
         step(strategy, **fields).full_clean(exclude=["strategy"])
     assert expected in messages_of(caught.value)
+
+
+def test_a_message_step_with_its_template_is_accepted(creditor, strategy):
+    Template.objects.get_or_create(
+        creditor=creditor,
+        code="aviso_especial",
+        channel="sms",
+        language="es",
+        defaults={"body_text": "Hola {{ debtor.name }}"},
+    )
+    step(strategy, channels=["sms"], template_code="aviso_especial").full_clean()
 
 
 def test_segment_and_stage_mistakes_are_explained(creditor, strategy):

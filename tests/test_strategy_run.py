@@ -420,7 +420,7 @@ def test_a_pause_on_documents_holds_them_like_a_dispute(creditor, actor, one_inv
     pause.documents.set(Document.objects.all())
     report = run(creditor, actor, day(3))
     assert report.accounts_paused == 1 and report.actions == Counter()
-    assert "paused" in Account.objects.get().paused_reason
+    assert "en pausa" in Account.objects.get().paused_reason
 
 
 def test_a_pause_until_paid_ends_at_the_first_run_that_finds_it_paid(
@@ -490,3 +490,23 @@ def test_alerts_reach_the_collector_and_every_supervisor_of_the_creditor(
     assert alerts_for(collector).count() == 1
     assert alerts_for(supervisor).count() == 1
     assert alerts_for(other).count() == 0
+
+
+def test_accounts_in_the_legal_stage_are_held_from_messages(creditor, actor, one_invoice):
+    from django.utils import timezone
+
+    from cartera.messaging.gate import gate_check
+    from cartera.strategy.models import Stage
+    from cartera.strategy.services import account_stage_set
+
+    run(creditor, actor, day(40))
+    account = Account.objects.get()
+    account_stage_set(
+        account=account,
+        stage=Stage.objects.get(creditor=creditor, code="juridica"),
+        as_of=day(40),
+        actor=actor,
+    )
+    verdict = gate_check(debtor=account.debtor, channel="email", at=timezone.now())
+    assert not verdict.allowed and verdict.retry_at is None
+    assert "Jurídica" in verdict.reason

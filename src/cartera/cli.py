@@ -57,7 +57,13 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cartera.settings")
     if len(argv) > 1 and not argv[1].startswith("-"):
         argv[1] = argv[1].replace("-", "_")
+    # Bank statements are not tabular imports: `cartera import statement` has its own command.
+    if argv[1:3] == ["import", "statement"]:
+        argv[1:3] = ["import_statement"]
     argv[0] = "cartera"
+    if argv[1:2] == ["demo"]:
+        # Before the settings load: the demo writes its messages to files (settings.py).
+        os.environ.setdefault("CARTERA_DEMO", "1")
 
     import django
     from django.core.management import execute_from_command_line

@@ -11,14 +11,22 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models.functions import Mod
 
-from cartera.core.audit import Actor
+from cartera.core.audit import Actor, audit_record
 from cartera.demo.generator import generate_portfolio
 from cartera.portfolio.importing.debtors import DebtorImporter
 from cartera.portfolio.importing.documents import DocumentImporter
 from cartera.portfolio.importing.payments import PaymentImporter
 from cartera.portfolio.importing.pipeline import ImportOptions, ImportResult, run_import
-from cartera.portfolio.models import Creditor, Document, Membership
+from cartera.portfolio.models import (
+    ContactKind,
+    ContactPoint,
+    Creditor,
+    Debtor,
+    Document,
+    Membership,
+)
 from cartera.portfolio.services import creditor_create
 
 DEMO_CODE = "DEMO"
@@ -90,6 +98,44 @@ def demo_portfolio_load(
     return results
 
 
+PHONES = (ContactKind.MOBILE, ContactKind.PHONE, ContactKind.WHATSAPP)
+# (contact kinds, consent field, whether the debtors who keep their phone to themselves give it)
+DEMO_CONSENTS = (
+    ((ContactKind.EMAIL,), "consent_email", True),
+    ((ContactKind.ADDRESS,), "consent_letter", True),
+    ((*PHONES, ContactKind.LANDLINE), "consent_call", True),
+    (PHONES, "consent_sms", False),
+    (PHONES, "consent_whatsapp", False),
+)
+
+
+@transaction.atomic
+def demo_consents_ensure(creditor: Creditor, actor: Actor) -> int:
+    """Record the channels the demo debtors authorized, as a creditor's contracts would: in
+    Colombia only authorized channels may be used. Nine debtors in ten authorized every channel;
+    the tenth authorized email, letters and calls but not SMS or WhatsApp, so the demo also shows
+    the gate refusing. Consents already stated (an opt-out, an edit) are left alone. Returns how
+    many consents were recorded."""
+    points = ContactPoint.objects.filter(debtor__creditor=creditor)
+    reserved = (
+        Debtor.objects.filter(creditor=creditor).alias(tenth=Mod("pk", 10)).filter(tenth=0)
+    ).values("pk")
+    recorded = 0
+    for kinds, field, everyone in DEMO_CONSENTS:
+        chosen = points.filter(kind__in=kinds, **{f"{field}__isnull": True})
+        if not everyone:
+            chosen = chosen.exclude(debtor_id__in=reserved)
+        recorded += chosen.update(**{field: True})
+    if recorded:
+        audit_record(
+            actor=actor,
+            action="demo.consents",
+            changes={"consents": recorded},
+            creditor_id=creditor.pk,
+        )
+    return recorded
+
+
 @transaction.atomic
 def demo_users_ensure(creditor: Creditor) -> list[str]:
     """Create the demo users (password 'demo') that do not exist yet; returns the new names."""
@@ -105,4 +151,21 @@ def demo_users_ensure(creditor: Creditor) -> list[str]:
         group, _ = Group.objects.get_or_create(name=role)
         user.groups.add(group)
         Membership.objects.get_or_create(user=user, creditor=creditor)
+    demo_assignment_ensure(creditor)
     return created
+
+
+def demo_assignment_ensure(creditor: Creditor) -> None:
+    """Share the overdue accounts between the demo collectors, so that each opens the app on a
+    worklist of their own: a rule with both (unless the creditor has rules), applied now."""
+    from cartera.strategy.models import AssignmentRule
+    from cartera.workdesk.services import accounts_rebalance
+
+    if AssignmentRule.objects.filter(creditor=creditor).exists():
+        return
+    collectors = get_user_model().objects.filter(
+        username__in=[name for name, (role, _su) in DEMO_USERS.items() if role == "collector"]
+    )
+    rule = AssignmentRule.objects.create(creditor=creditor, order=1, name="Cartera general")
+    rule.collectors.set(collectors)
+    accounts_rebalance(creditor=creditor, actor=Actor.system("demo"))

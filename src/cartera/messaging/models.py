@@ -113,6 +113,29 @@ class ChannelSettings(models.Model):
         default="",
         help_text=_("Name, address and contact lines printed at the top of letters"),
     )
+    contact_phone = models.CharField(
+        _("phone for debtors"),
+        max_length=40,
+        blank=True,
+        default="",
+        help_text=_("The number messages tell debtors to call (creditor.phone in templates)"),
+    )
+    contact_email = models.CharField(
+        _("email for debtors"),
+        max_length=200,
+        blank=True,
+        default="",
+        help_text=_("The address messages tell debtors to write to; empty: the reply-to address"),
+    )
+    payment_instructions = models.TextField(
+        _("how to pay"),
+        blank=True,
+        default="",
+        help_text=_(
+            "Bank accounts, payment points or links, shown in messages as "
+            "creditor.payment_instructions"
+        ),
+    )
 
     class Meta:
         verbose_name = _("channel settings")
@@ -158,6 +181,10 @@ class LetterBatch(models.Model):
     letters = models.PositiveIntegerField(_("letters"), default=0)
     pages = models.PositiveIntegerField(_("pages"), default=0)
     created_at = models.DateTimeField(_("created"), default=now)
+    # Open (both empty): letters of the day join it. Closed: no more letters join; the file is
+    # being built. Built: the file is complete and may be printed.
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    built_at = models.DateTimeField(_("file built"), null=True, blank=True)
     printed_at = models.DateTimeField(_("confirmed printed"), null=True, blank=True)
     printed_by = models.CharField(_("confirmed by"), max_length=150, blank=True, default="")
 
@@ -165,6 +192,14 @@ class LetterBatch(models.Model):
         verbose_name = _("letter batch")
         verbose_name_plural = _("letter batches")
         ordering = ["-day", "-id"]
+        constraints = [
+            # Two workers adding letters at once must find the same open batch.
+            models.UniqueConstraint(
+                fields=["creditor", "day"],
+                condition=Q(closed_at__isnull=True),
+                name="letter_batch_one_open",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.creditor.code} {self.day} ({self.letters})"
@@ -221,6 +256,10 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     lease_until = models.DateTimeField(_("leased until"), null=True, blank=True)
     leased_by = models.CharField(_("leased by"), max_length=100, blank=True, default="")
+    # Set (and committed) just before the worker hands the message to its channel's backend.
+    # A `sending` message whose worker died without it never left and may go back to the
+    # queue; with it, nobody knows whether it left (`unknown`).
+    handed_at = models.DateTimeField(_("handed to the channel"), null=True, blank=True)
     contact_point = models.ForeignKey(
         ContactPoint,
         verbose_name=_("contact point"),
@@ -311,10 +350,17 @@ class ContactRule(models.Model):
     """The contact rules of one jurisdiction for one kind of debtor, stored as data.
 
     The gate (`cartera.messaging.gate`) applies the most specific active rule: the debtor's
-    country and kind, else the country for any kind. Hours are in the debtor's time zone.
+    country and kind, else the country for any kind, else the rule of country "*" (any other
+    country), else a built-in fallback. Hours are in the debtor's time zone.
     """
 
-    country = models.CharField(_("country"), max_length=2)
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        help_text=_(
+            'ISO 3166 code such as CO or MX; "*" for every country that has no rule of its own'
+        ),
+    )
     debtor_kind = models.CharField(
         _("debtor kind"),
         max_length=10,
@@ -376,6 +422,10 @@ class ContactRule(models.Model):
         _("days without calls after a conversation"), null=True, blank=True
     )
     description = models.TextField(_("description"), blank=True, default="")
+    # Fingerprint of the shipped default this rule was created from (empty for a rule an admin
+    # created). While the rule's own fingerprint still equals it nobody edited the rule, so a
+    # newer shipped default may replace it; once they differ the rule is left alone.
+    shipped_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     updated_at = models.DateTimeField(_("updated"), default=now)
 
     class Meta:
@@ -387,6 +437,10 @@ class ContactRule(models.Model):
                 fields=["country", "debtor_kind"],
                 condition=Q(active=True),
                 name="contact_rule_one_active",
+                violation_error_message=_(
+                    "Another active rule already covers this country and debtor kind: "
+                    "deactivate it first"
+                ),
             ),
         ]
 

@@ -1,4 +1,9 @@
-"""`cartera check`: proofs that the caches agree with the ledger and payments are not overspent."""
+"""`cartera check`: proofs that the caches agree with the ledger and payments are not overspent.
+
+An allocation whose ledger entry has been reversed (`payment_reverse`) no longer counts against
+its payment, and an identified prior payment whose identification was reversed is unexplained
+again.
+"""
 
 from __future__ import annotations
 
@@ -36,8 +41,11 @@ _CHECKS = {
         SELECT c.code, p.external_id, p.amount_minor, COALESCE(a.total, 0), p.unapplied_minor
         FROM portfolio_payment p
         JOIN portfolio_creditor c ON c.id = p.creditor_id
-        LEFT JOIN (SELECT payment_id, SUM(amount_minor) AS total
-                   FROM portfolio_allocation GROUP BY payment_id) a ON a.payment_id = p.id
+        LEFT JOIN (SELECT al.payment_id, SUM(al.amount_minor) AS total
+                   FROM portfolio_allocation al
+                   WHERE NOT EXISTS (SELECT 1 FROM portfolio_ledgerentry r
+                                     WHERE r.reverses_id = al.entry_id)
+                   GROUP BY al.payment_id) a ON a.payment_id = p.id
         WHERE COALESCE(a.total, 0) > p.amount_minor
            OR p.unapplied_minor <> p.amount_minor - COALESCE(a.total, 0)
     """,
@@ -57,9 +65,14 @@ _CHECKS = {
         LEFT JOIN (
             SELECT p.document_id, -SUM(p.amount_minor) - COALESCE(SUM(r.explained), 0) AS total
             FROM portfolio_ledgerentry p
-            LEFT JOIN (SELECT reverses_id, SUM(amount_minor) AS explained
-                       FROM portfolio_ledgerentry WHERE reverses_id IS NOT NULL
-                       GROUP BY reverses_id) r ON r.reverses_id = p.id
+            LEFT JOIN (SELECT i.reverses_id, SUM(i.amount_minor + COALESCE(u.undone, 0))
+                              AS explained
+                       FROM portfolio_ledgerentry i
+                       LEFT JOIN (SELECT reverses_id, SUM(amount_minor) AS undone
+                                  FROM portfolio_ledgerentry WHERE reverses_id IS NOT NULL
+                                  GROUP BY reverses_id) u ON u.reverses_id = i.id
+                       WHERE i.reverses_id IS NOT NULL
+                       GROUP BY i.reverses_id) r ON r.reverses_id = p.id
             WHERE p.kind = 'prior_payment' AND p.amount_minor < 0
             GROUP BY p.document_id
         ) s ON s.document_id = d.id

@@ -297,6 +297,12 @@ class EntryKind(models.TextChoices):
     EXTERNAL_PAYMENT = "external_payment", _("Payment recorded outside Cartera")
     ADJUSTMENT = "adjustment", _("Amount adjustment")
     REVERSAL = "reversal", _("Reversal")
+    # Written by `cartera.negotiation` (agreements, late interest, collection fees).
+    INTEREST = "interest", _("Interest")
+    FEE = "fee", _("Collection fee")
+    # Moves what is owed from the documents an agreement bundles to its installments.
+    REFINANCE = "refinance", _("Refinanced by an agreement")
+    DISCOUNT = "discount", _("Discount or waiver")
 
 
 class LedgerEntryQuerySet(models.QuerySet):

@@ -187,6 +187,8 @@ def aging_report(
             FROM portfolio_allocation al
             JOIN portfolio_ledgerentry e ON e.id = al.entry_id
             WHERE e.creditor_id IN ({in_list}) AND e.effective_date > %s
+              -- a reversed allocation (dated like its entry) never happened as of any date
+              AND NOT EXISTS (SELECT 1 FROM portfolio_ledgerentry r WHERE r.reverses_id = e.id)
             GROUP BY al.payment_id
         ),
         x AS (

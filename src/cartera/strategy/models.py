@@ -12,7 +12,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from cartera.messaging.models import Channel
+from cartera.messaging.models import Channel, Template
 from cartera.portfolio.models import Creditor, Debtor, DebtorKind, Document
 
 
@@ -236,6 +236,20 @@ class Step(models.Model):
         elif self.action == StepAction.MESSAGE:
             if not channels:
                 errors["channels"] = gettext("A message step needs at least one channel.")
+            else:
+                template = self.template_code or self.code
+                creditor_id = self.strategy.creditor_id if self.strategy_id else None
+                found = set(
+                    Template.objects.filter(code=template, channel__in=channels, active=True)
+                    .filter(Q(creditor__isnull=True) | Q(creditor_id=creditor_id))
+                    .values_list("channel", flat=True)
+                )
+                missing = [c for c in channels if c not in found]
+                if missing:
+                    errors["template_code"] = gettext(
+                        "There is no message template %(code)s for %(channels)s: create it "
+                        "under Message templates, or choose another template."
+                    ) % {"code": template, "channels": ", ".join(missing)}
         elif channels:
             errors["channels"] = gettext("Only message steps have channels.")
         if self.action == StepAction.STAGE:

@@ -23,7 +23,9 @@ from django.utils.translation import gettext as _
 from cartera.core.audit import Actor, audit_record
 from cartera.core.bulk import ids_reserve, rows_insert, rows_update
 from cartera.messaging.services import QueueRequest, messages_queue
-from cartera.negotiation.models import Promise, PromiseStatus
+from cartera.negotiation.interest import negotiation_daily
+from cartera.negotiation.models import Agreement, AgreementStatus, Promise, PromiseStatus
+from cartera.negotiation.queries import ALERT_PROMISE_LIMIT, accounts_over_promise_limit
 from cartera.negotiation.services import promises_decide
 from cartera.portfolio.models import ContactPoint, Creditor
 from cartera.strategy.models import (
@@ -43,6 +45,7 @@ from cartera.strategy.models import (
     StepAction,
     Strategy,
 )
+from cartera.strategy.signals import run_committed_send
 
 
 class RunRefused(ValueError):
@@ -67,6 +70,8 @@ class RunReport:
     already_ran: bool = False
     promises: dict[str, int] = field(default_factory=dict)
     pauses_ended: int = 0
+    # Agreements decided, late interest and fees charged (cartera.negotiation).
+    negotiation: dict[str, Any] = field(default_factory=dict)
 
     def add(self, other: RunReport) -> None:
         self.accounts_evaluated += other.accounts_evaluated
@@ -292,6 +297,11 @@ class DailyRun:
             .order_by("promised_date")
         ):
             paused.setdefault(debtor_id, _("promise to pay by %(date)s") % {"date": promised})
+        # An active payment agreement holds the strategy until it is kept or broken.
+        for debtor_id, number in Agreement.objects.filter(
+            creditor=self.creditor, status=AgreementStatus.ACTIVE, decided_on__lte=d
+        ).values_list("debtor_id", "number"):
+            paused.setdefault(debtor_id, _("payment agreement %(number)s") % {"number": number})
         # Every way to reach the debtor is marked do-not-contact.
         contactable = set(
             ContactPoint.objects.filter(debtor__creditor=self.creditor, do_not_contact=False)
@@ -339,6 +349,10 @@ class DailyRun:
         # A rerun of the same day alerts only about promises it broke itself.
         already_broken = set(broken_today.values_list("pk", flat=True))
         self.report.promises = promises_decide(creditor=c, as_of=d, actor=self.actor)
+        # Negotiation: agreements kept or broken (and installment reminders), then late
+        # interest and collection fees, before the balances are read.
+        negotiation = negotiation_daily(creditor=c, as_of=d, actor=self.actor)
+        self.report.negotiation = negotiation.as_json()
         figures = self._read_figures()
         accounts = {a.debtor_id: a for a in Account.objects.filter(creditor=c)}
         episodes = {
@@ -375,6 +389,38 @@ class DailyRun:
                     account.collector_id if account else None,
                     _("%(name)s broke the promise to pay by %(date)s")
                     % {"name": promise.debtor.name, "date": promise.promised_date},
+                    d,
+                )
+            )
+        # Negotiation: broken agreements, and accounts that reached the limit of broken
+        # promises (the next promise needs a supervisor), alert the collector and supervisors.
+        newly_broken = (
+            set(broken_today.values_list("pk", flat=True)) - already_broken
+            if self.report.promises.get("broken")
+            else set()
+        )
+        over_limit = [
+            (
+                debtor_id,
+                ALERT_PROMISE_LIMIT,
+                _("%(count)s broken promises lately: the next promise needs a supervisor")
+                % {"count": count},
+            )
+            for debtor_id, count in accounts_over_promise_limit(c, d, newly_broken)
+        ]
+        for debtor_id, kind, message in [
+            *((a.debtor_id, a.kind, a.message) for a in negotiation.agreements.alerts),
+            *over_limit,
+        ]:
+            account = accounts.get(debtor_id)
+            alerts.append(
+                (
+                    c.pk,
+                    debtor_id,
+                    run.pk if run else None,
+                    kind,
+                    account.collector_id if account else None,
+                    message[:400],
                     d,
                 )
             )
@@ -900,6 +946,11 @@ def run_execute(
             report = DailyRun(creditor, as_of, actor).execute()
             if dry_run:
                 raise _Rollback
+            # The parts above (reports: the day's snapshots) react once the run is committed;
+            # a failure there is logged and leaves the run alone.
+            transaction.on_commit(
+                lambda: run_committed_send(creditor=creditor, as_of=as_of, actor=actor)
+            )
     except _Rollback:
         pass
     assert report is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 __all__ = [
     "DEBTOR_COLUMNS",
@@ -27,6 +28,7 @@ _CONNECTORS = frozenset({"de", "del", "la", "las", "el", "los"})
 _WORD = re.compile(r"[^\W_]+")
 
 
+@lru_cache(maxsize=4096)  # also reads kinds and countries, a few distinct words per column
 def normalize_header(text: str) -> str:
     """A key that ignores case, accents, spaces and punctuation: 'Razón Social' -> 'razonsocial'.
 

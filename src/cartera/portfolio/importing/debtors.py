@@ -6,10 +6,11 @@ import json
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from cartera.core.bulk import ids_reserve, rows_insert
+from cartera.core.bulk import ids_reserve, rows_insert, select_in
 from cartera.core.locales import default_timezone
 from cartera.portfolio.identity import (
     InvalidPhone,
@@ -25,11 +26,12 @@ from cartera.portfolio.importing.pipeline import (
     ChunkOutcome,
     ImportContext,
     Importer,
+    Prepared,
     RowError,
 )
 from cartera.portfolio.importing.reader import Row
+from cartera.portfolio.importing.references import references_reserve
 from cartera.portfolio.models import ContactKind, ContactPoint, Debtor, DebtorKind
-from cartera.portfolio.services import references_allocate
 
 # The fields of a debtor that a file may set; compared to decide updated or unchanged.
 _DEBTOR_FIELDS = ("tax_id", "tax_id_type", "kind", "name", "country", "region", "city", "timezone")
@@ -154,6 +156,10 @@ def parse_debtor(ctx: ImportContext, values: dict[str, object], prefix: str = ""
     return data
 
 
+# Debtor references an import keeps between chunks (about 150 bytes each).
+_KNOWN_LIMIT = 100_000
+
+
 class DebtorRef(NamedTuple):
     """What a document or payment row needs of its debtor."""
 
@@ -167,7 +173,8 @@ class DebtorDirectory:
     def __init__(self, ctx: ImportContext):
         self.ctx = ctx
         # Debtors found by earlier chunks of the same file: a documents file names the same
-        # debtors over and over, and they cannot disappear during the import.
+        # debtors over and over, and they cannot disappear during the import. Forgotten when
+        # it grows past _KNOWN_LIMIT, so memory stays bounded however many debtors there are.
         self._known: dict[str, DebtorRef] = {}
         self._known_tax: dict[str, list[DebtorRef]] = {}
 
@@ -175,13 +182,26 @@ class DebtorDirectory:
         self, external_ids: set[str], tax_ids: set[str]
     ) -> tuple[dict[str, DebtorRef], dict[str, list[DebtorRef]]]:
         """Light references by external id and by tax id, read once per import."""
+        if len(self._known) + len(self._known_tax) > _KNOWN_LIMIT:
+            self._known, self._known_tax = {}, {}
         missing_ids = external_ids - self._known.keys()
         missing_tax = tax_ids - self._known_tax.keys()
         if missing_ids or missing_tax:
-            query = Q(external_id__in=missing_ids) | Q(tax_id__in=missing_tax)
-            for pk, external_id, tax_id in Debtor.objects.filter(
-                query, creditor=self.ctx.creditor
-            ).values_list("pk", "external_id", "tax_id"):
+            found: dict[int, tuple[int, str, str]] = {}
+            for column, wanted in (("external_id", missing_ids), ("tax_id", missing_tax)):
+                if not wanted:
+                    continue
+                sql, params = select_in(
+                    "SELECT id, external_id, tax_id FROM portfolio_debtor",
+                    column,
+                    wanted,
+                    "creditor_id = %s",
+                    [self.ctx.creditor.pk],
+                )
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    found.update((record[0], record) for record in cursor.fetchall())
+            for pk, external_id, tax_id in found.values():
                 ref = DebtorRef(pk, external_id)
                 self._known[external_id] = ref
                 if tax_id in missing_tax:
@@ -279,7 +299,7 @@ class DebtorDirectory:
             unique_new = list({id(debtor): debtor for _, _, debtor in new}.values())
             for debtor, reference in zip(
                 unique_new,
-                references_allocate(creditor=ctx.creditor, count=len(unique_new)),
+                references_reserve(ctx.creditor, len(unique_new)),
                 strict=True,
             ):
                 debtor.payment_reference = reference
@@ -357,9 +377,8 @@ class DebtorImporter(Importer):
     required = [("external_id", "tax_id"), ("name",)]
     key_fields = ("external_id", "tax_id")
 
-    def process(self, rows: list[Row]) -> ChunkOutcome:
-        outcome = ChunkOutcome()
-        items: list[tuple[Row, DebtorData]] = []
+    def prepare(self, rows: list[Row]) -> Prepared[tuple[Row, DebtorData]]:
+        prepared: Prepared[tuple[Row, DebtorData]] = Prepared([])
         for row in rows:
             try:
                 if "__extra__" in row.values:
@@ -375,9 +394,14 @@ class DebtorImporter(Importer):
                         f"appears twice in this file (first at line {first})",
                     )
             except RowError as error:
-                outcome.reject(row, error)
+                prepared.rejections.append((row, error))
                 continue
-            items.append((row, data))
-        for _line, (_debtor, state) in DebtorDirectory(self.ctx).upsert(items, outcome).items():
+            prepared.items.append((row, data))
+        return prepared
+
+    def write(self, prepared: Prepared[tuple[Row, DebtorData]]) -> ChunkOutcome:
+        outcome = prepared.outcome()
+        results = DebtorDirectory(self.ctx).upsert(prepared.items, outcome)
+        for _line, (_debtor, state) in results.items():
             setattr(outcome, state, getattr(outcome, state) + 1)
         return outcome

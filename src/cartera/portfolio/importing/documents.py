@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
-from cartera.core.bulk import ids_reserve, rows_insert, rows_update
-from cartera.core.money import minor_str, to_minor
+from cartera.core.bulk import (
+    copy_text,
+    copy_write,
+    ids_reserve,
+    rows_insert,
+    rows_update,
+    select_in,
+)
+from cartera.core.money import minor_str
+from cartera.portfolio.identity import TaxId
 from cartera.portfolio.importing import fields
 from cartera.portfolio.importing.columns import DOCUMENT_COLUMNS
 from cartera.portfolio.importing.debtors import (
@@ -24,9 +33,12 @@ from cartera.portfolio.importing.pipeline import (
     Importer,
     ImportOptions,
     ImportResult,
+    Prepared,
     RowError,
 )
-from cartera.portfolio.importing.reader import Row
+from cartera.portfolio.importing.reader import EXTRA, Row
+from cartera.portfolio.importing.references import references_reserve
+from cartera.portfolio.importing.values import parse_amount
 from cartera.portfolio.models import (
     BalanceMode,
     Creditor,
@@ -37,7 +49,6 @@ from cartera.portfolio.models import (
     EntryKind,
     LedgerEntry,
 )
-from cartera.portfolio.services import references_allocate
 
 # Columns that describe the debtor rather than point at it: their presence makes the
 # documents file create and update debtors too.
@@ -85,28 +96,60 @@ _ENTRY_ROW = (
 )
 
 
-@dataclass
 class DocumentData:
-    row: Row
-    external_id: str
-    number: str
-    kind: str
-    currency: str
-    amount_minor: int
-    balance_minor: int | None
-    issue_date: datetime.date | None
-    due_date: datetime.date
-    debtor: DebtorData
+    """One document row, read and checked."""
 
-    @property
-    def sign(self) -> int:
-        return -1 if self.kind == DocumentKind.CREDIT_NOTE else 1
+    __slots__ = (
+        "amount_minor",
+        "balance_minor",
+        "currency",
+        "debtor",
+        "debtor_external_id",
+        "debtor_tax",
+        "due_date",
+        "external_id",
+        "issue_date",
+        "kind",
+        "number",
+        "row",
+        "sign",
+    )
+
+    def __init__(
+        self,
+        row: Row,
+        external_id: str,
+        number: str,
+        kind: str,
+        currency: str,
+        amount_minor: int,
+        balance_minor: int | None,
+        issue_date: datetime.date | None,
+        due_date: datetime.date,
+        debtor_external_id: str | None,
+        debtor_tax: TaxId | None,
+        debtor: DebtorData | None,
+    ) -> None:
+        self.row = row
+        self.external_id = external_id
+        self.number = number
+        self.kind = kind
+        self.currency = currency
+        self.amount_minor = amount_minor
+        self.balance_minor = balance_minor
+        self.issue_date = issue_date
+        self.due_date = due_date
+        # Who the row names; with the debtor's own columns, `debtor` has all of them.
+        self.debtor_external_id = debtor_external_id
+        self.debtor_tax = debtor_tax
+        self.debtor = debtor
+        self.sign = -1 if kind == DocumentKind.CREDIT_NOTE else 1
 
 
 def parse_document(ctx: ImportContext, row: Row) -> DocumentData:
     values = row.values
-    if "__extra__" in values:
-        raise RowError("", values["__extra__"], "more cells than column headers")
+    if EXTRA in values:
+        raise RowError("", values[EXTRA], "more cells than column headers")
     number = fields.text(values, "number", max_length=80)
     external_id = fields.text(values, "external_id", max_length=80) or number
     if external_id is None:
@@ -118,45 +161,43 @@ def parse_document(ctx: ImportContext, row: Row) -> DocumentData:
         )
     if "debtor_external_id" not in values and "debtor_tax_id" not in values:
         raise RowError("debtor_external_id", None, "no debtor column")
+    debtor: DebtorData | None = None
     if ctx.fields & DEBTOR_DETAIL_COLUMNS:
         debtor = parse_debtor(ctx, values, prefix="debtor_")
+        debtor_external_id, tax = debtor.external_id, debtor.tax
     else:
-        debtor = DebtorData(
-            external_id=fields.text(values, "debtor_external_id", max_length=80),
-            tax=None,
-            name=None,
-            kind=None,
-            country=ctx.creditor.country,
-        )
+        debtor_external_id = fields.text(values, "debtor_external_id", max_length=80)
         raw_tax = fields.text(values, "debtor_tax_id", max_length=40)
-        if raw_tax:
-            debtor.tax = parse_tax_id(raw_tax, "debtor_tax_id", ctx.creditor.country, None)
-    if not debtor.external_id and not debtor.tax:
+        tax = (
+            parse_tax_id(raw_tax, "debtor_tax_id", ctx.creditor.country, None) if raw_tax else None
+        )
+    if not debtor_external_id and not tax:
         raise RowError("debtor_external_id", None, "the debtor is not given")
     kind = fields.document_kind(values, "kind")
     currency = fields.currency(values, "currency", ctx.creditor.currency)
-    amount = fields.amount(ctx, values, "amount")
+    amount = fields.amount_minor(ctx, values, "amount", currency)
     if amount is None:
         raise RowError("amount", None, "amount is empty")
-    if amount < 0:
+    amount_minor, sign = amount
+    if sign < 0:
         # ERP exports often list credit notes as negative invoices.
         if kind not in (None, DocumentKind.CREDIT_NOTE):
             raise RowError("amount", values.get("amount"), f"negative amount on a {kind}")
         kind = DocumentKind.CREDIT_NOTE
-        amount = -amount
-    amount_minor = to_minor(amount, currency)
     if amount_minor == 0:
         raise RowError("amount", values.get("amount"), "amount is zero")
     kind = kind or DocumentKind.INVOICE
-    balance = fields.amount(ctx, values, "balance")
+    balance = fields.amount_minor(ctx, values, "balance", currency)
     balance_minor = None
     if balance is not None:
-        if balance < 0 and kind != DocumentKind.CREDIT_NOTE:
+        balance_minor, balance_sign = balance
+        if balance_sign < 0 and kind != DocumentKind.CREDIT_NOTE:
             raise RowError("balance", values.get("balance"), "negative balance on a document")
-        balance_minor = to_minor(abs(balance), currency)
         if balance_minor > amount_minor:
             raise RowError(
-                "balance", values.get("balance"), f"balance is larger than the amount {amount}"
+                "balance",
+                values.get("balance"),
+                f"balance is larger than the amount {_amount_text(ctx, values)}",
             )
     due_date = fields.date(ctx, values, "due_date")
     issue_date = fields.date(ctx, values, "issue_date")
@@ -167,17 +208,167 @@ def parse_document(ctx: ImportContext, row: Row) -> DocumentData:
             "due_date", values.get("due_date"), f"due date is before the issue date {issue_date}"
         )
     return DocumentData(
-        row=row,
-        external_id=external_id,
-        number=number or external_id,
-        kind=kind,
-        currency=currency,
-        amount_minor=amount_minor,
-        balance_minor=balance_minor,
-        issue_date=issue_date,
-        due_date=due_date,
-        debtor=debtor,
+        row,
+        external_id,
+        number or external_id,
+        kind,
+        currency,
+        amount_minor,
+        balance_minor,
+        issue_date,
+        due_date,
+        debtor_external_id,
+        tax,
+        debtor,
     )
+
+
+def _amount_text(ctx: ImportContext, values: dict[str, object]) -> str:
+    """The row's amount as a message quotes it: the cell read exactly, without its sign."""
+    fmt = ctx.formats.get("amount")
+    return str(abs(parse_amount(values.get("amount"), fmt.decimal if fmt and fmt.decimal else ".")))
+
+
+def _insert(model: type[Document | LedgerEntry], columns: tuple[str, ...], rows: list[Any]) -> None:
+    """`rows_insert`, with the COPY text of documents and entries written by hand on
+    PostgreSQL: a million documents make nearly three million rows."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        rows_insert(model, columns, rows)
+        return
+    lines = _document_lines(rows) if columns is _DOCUMENT_ROW else _entry_lines(rows)
+    copy_write(model, columns, lines)
+
+
+def _field(text: str) -> str:
+    return text if text.isprintable() and "\\" not in text else copy_text(text)
+
+
+def _document_lines(rows: list[tuple[Any, ...]]) -> list[str]:
+    """_DOCUMENT_ROW rows as COPY text; kind, currency, status and reference need no escaping."""
+    iso: dict[Any, str] = {None: "\\N"}
+    lines = []
+    for (
+        pk,
+        creditor_id,
+        debtor_id,
+        kind,
+        number,
+        external_id,
+        issue_date,
+        due_date,
+        currency,
+        amount,
+        balance,
+        status,
+        reference,
+        unmatched,
+        batch_id,
+        created_at,
+        updated_at,
+    ) in rows:
+        issued = iso.get(issue_date) or iso.setdefault(issue_date, issue_date.isoformat())
+        due = iso.get(due_date) or iso.setdefault(due_date, due_date.isoformat())
+        created = iso.get(created_at) or iso.setdefault(created_at, created_at.isoformat())
+        updated = iso.get(updated_at) or iso.setdefault(updated_at, updated_at.isoformat())
+        batch = "\\N" if batch_id is None else batch_id
+        lines.append(
+            f"{pk}\t{creditor_id}\t{debtor_id}\t{kind!s}\t{_field(number)}\t"
+            f"{_field(external_id)}\t{issued}\t{due}\t{currency}\t{amount}\t{balance}\t"
+            f"{status!s}\t{reference}\t{unmatched}\t{batch}\t{created}\t{updated}\n"
+        )
+    return lines
+
+
+def _entry_lines(rows: list[tuple[Any, ...]]) -> list[str]:
+    """_ENTRY_ROW rows as COPY text."""
+    iso: dict[Any, str] = {}
+    texts: dict[str, str] = {}
+    lines = []
+    for (
+        creditor_id,
+        document_id,
+        kind,
+        amount,
+        currency,
+        effective_date,
+        batch_id,
+        memo,
+        recorded_by,
+        recorded_at,
+    ) in rows:
+        effective = iso.get(effective_date) or iso.setdefault(
+            effective_date, effective_date.isoformat()
+        )
+        recorded = iso.get(recorded_at) or iso.setdefault(recorded_at, recorded_at.isoformat())
+        by = texts.get(recorded_by) or texts.setdefault(recorded_by, _field(recorded_by))
+        batch = "\\N" if batch_id is None else batch_id
+        lines.append(
+            f"{creditor_id}\t{document_id}\t{kind!s}\t{amount}\t{currency}\t{effective}\t"
+            f"{batch}\t{_field(memo)}\t{by}\t{recorded}\n"
+        )
+    return lines
+
+
+class _Stored:
+    """A document already in the database, as much of it as a re-import reads and changes."""
+
+    __slots__ = (
+        "amount_minor",
+        "balance_minor",
+        "currency",
+        "debtor_id",
+        "due_date",
+        "external_id",
+        "issue_date",
+        "kind",
+        "number",
+        "pk",
+        "status",
+        "updated_at",
+    )
+    columns = (
+        "id",
+        "external_id",
+        "debtor_id",
+        "kind",
+        "number",
+        "issue_date",
+        "due_date",
+        "currency",
+        "amount_minor",
+        "balance_minor",
+        "status",
+    )
+
+    pk: int
+    external_id: str
+    debtor_id: int
+    kind: str
+    number: str
+    issue_date: datetime.date | None
+    due_date: datetime.date
+    currency: str
+    amount_minor: int
+    balance_minor: int
+    status: str
+
+    def __init__(self, record: tuple[Any, ...]) -> None:
+        (
+            self.pk,
+            self.external_id,
+            self.debtor_id,
+            self.kind,
+            self.number,
+            self.issue_date,
+            self.due_date,
+            self.currency,
+            self.amount_minor,
+            self.balance_minor,
+            self.status,
+        ) = record
+        self.updated_at: datetime.datetime | None = None
 
 
 class DocumentImporter(Importer):
@@ -208,26 +399,31 @@ class DocumentImporter(Importer):
         self.debtors = DebtorDirectory(ctx)
         self.recorded_by = ctx.actor.label
 
-    def process(self, rows: list[Row]) -> ChunkOutcome:
-        outcome = ChunkOutcome()
-        parsed: list[DocumentData] = []
+    @classmethod
+    def keep_all_keys(cls, options: ImportOptions) -> bool:
+        return options.full_snapshot  # finish() closes what the file does not list
+
+    def prepare(self, rows: list[Row]) -> Prepared[DocumentData]:
+        prepared: Prepared[DocumentData] = Prepared([])
+        ctx = self.ctx
         for row in rows:
             try:
-                parsed.append(parse_document(self.ctx, row))
+                prepared.items.append(parse_document(ctx, row))
             except RowError as error:
-                outcome.reject(row, error)
+                prepared.rejections.append((row, error))
+        return prepared
+
+    def write(self, prepared: Prepared[DocumentData]) -> ChunkOutcome:
+        outcome = prepared.outcome()
+        parsed = prepared.items
+        ctx = self.ctx
         debtor_of = self._resolve_debtors(parsed, outcome)
         parsed = [data for data in parsed if data.row.line in debtor_of]
-        existing = {
-            document.external_id: document
-            for document in Document.objects.select_for_update().filter(
-                creditor=self.ctx.creditor, external_id__in=[d.external_id for d in parsed]
-            )
-        }
+        existing = self._stored({data.external_id for data in parsed})
         now = timezone.now()
         fresh: list[tuple[DocumentData, Debtor | DebtorRef]] = []
         entries: list[tuple[object, ...]] = []
-        changed: list[Document] = []
+        changed: list[_Stored] = []
         for data in parsed:
             debtor = debtor_of[data.row.line]
             document = existing.get(data.external_id)
@@ -242,9 +438,9 @@ class DocumentImporter(Importer):
                     outcome.unchanged += 1
             except RowError as error:
                 outcome.reject(data.row, error)
-        rows_insert(Document, _DOCUMENT_ROW, self._new_rows(fresh, now, entries))
+        _insert(Document, _DOCUMENT_ROW, self._new_rows(fresh, now, entries))
         outcome.created += len(fresh)
-        rows_insert(LedgerEntry, _ENTRY_ROW, entries)
+        _insert(LedgerEntry, _ENTRY_ROW, entries)
         rows_update(
             Document,
             [*_UPDATABLE, "balance_minor", "status", "updated_at", "batch_id"],
@@ -255,12 +451,28 @@ class DocumentImporter(Importer):
                     d.balance_minor,
                     d.status,
                     d.updated_at,
-                    self.ctx.batch.pk,
+                    ctx.batch.pk,
                 )
                 for d in changed
             ],
         )
         return outcome
+
+    def _stored(self, external_ids: set[str]) -> dict[str, _Stored]:
+        """The chunk's documents that already exist, locked until the chunk commits."""
+        if not external_ids:
+            return {}
+        sql, params = select_in(
+            f"SELECT {', '.join(_Stored.columns)} FROM portfolio_document",
+            "external_id",
+            external_ids,
+            "creditor_id = %s",
+            [self.ctx.creditor.pk],
+            lock=True,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {record[1]: _Stored(record) for record in cursor.fetchall()}
 
     def _new_rows(
         self,
@@ -270,48 +482,57 @@ class DocumentImporter(Importer):
     ) -> list[tuple[object, ...]]:
         """Rows for the new documents, their charge and any balance already paid."""
         ids = ids_reserve(Document, len(fresh))
-        references = references_allocate(creditor=self.ctx.creditor, count=len(fresh))
+        references = references_reserve(self.ctx.creditor, len(fresh))
+        creditor_id, batch_id, as_of = self.ctx.creditor.pk, self.ctx.batch.pk, self.ctx.as_of
+        recorded_by = self.recorded_by
+        charge, credit, prior = EntryKind.CHARGE, EntryKind.CREDIT, EntryKind.PRIOR_PAYMENT
+        opened, closed = DocumentStatus.OPEN, DocumentStatus.CLOSED
         rows: list[tuple[object, ...]] = []
+        add_row, add_entry = rows.append, entries.append
         for (data, debtor), pk, reference in zip(fresh, ids, references, strict=True):
-            signed_amount = data.sign * data.amount_minor
+            sign, currency, issue_date = data.sign, data.currency, data.issue_date
+            signed_amount = sign * data.amount_minor
             balance = signed_amount
-            entries.append(
-                self._entry(
+            # Without an issue date the document exists at least from the day it was loaded.
+            add_entry(
+                (
+                    creditor_id,
                     pk,
-                    data.currency,
-                    EntryKind.CREDIT if data.sign < 0 else EntryKind.CHARGE,
+                    credit if sign < 0 else charge,
                     signed_amount,
-                    # Without an issue date the document exists at least from the day it was
-                    # loaded.
-                    data.issue_date or min(data.due_date, self.ctx.as_of),
+                    currency,
+                    issue_date or min(data.due_date, as_of),
+                    batch_id,
+                    "",
+                    recorded_by,
                     now,
                 )
             )
             if data.balance_minor is not None and data.balance_minor != data.amount_minor:
-                paid = data.sign * (data.balance_minor - data.amount_minor)
-                booked = max(self.ctx.as_of, data.issue_date) if data.issue_date else self.ctx.as_of
-                entries.append(
-                    self._entry(pk, data.currency, EntryKind.PRIOR_PAYMENT, paid, booked, now)
+                paid = sign * (data.balance_minor - data.amount_minor)
+                booked = max(as_of, issue_date) if issue_date else as_of
+                add_entry(
+                    (creditor_id, pk, prior, paid, currency, booked, batch_id, "", recorded_by, now)
                 )
                 balance += paid
-            rows.append(
+            add_row(
                 (
                     pk,
-                    self.ctx.creditor.pk,
+                    creditor_id,
                     debtor.pk,
                     data.kind,
                     data.number,
                     data.external_id,
-                    data.issue_date,
+                    issue_date,
                     data.due_date,
-                    data.currency,
+                    currency,
                     data.amount_minor,
                     balance,
-                    DocumentStatus.OPEN if balance else DocumentStatus.CLOSED,
+                    opened if balance else closed,
                     reference,
                     # Detailed payments loaded later may explain this prior payment.
-                    signed_amount - balance if data.sign > 0 else 0,
-                    self.ctx.batch.pk,
+                    signed_amount - balance if sign > 0 else 0,
+                    batch_id,
                     now,
                     now,
                 )
@@ -323,32 +544,34 @@ class DocumentImporter(Importer):
     ) -> dict[int, Debtor | DebtorRef]:
         """{row line: debtor}; rows whose debtor cannot be found or created are rejected."""
         if self.ctx.fields & DEBTOR_DETAIL_COLUMNS:
-            results = self.debtors.upsert([(d.row, d.debtor) for d in parsed], outcome)
+            results = self.debtors.upsert(
+                [(d.row, d.debtor) for d in parsed if d.debtor is not None], outcome
+            )
             # Count each debtor once per chunk, however many of its documents the chunk has.
             states = {debtor.pk: state for debtor, state in results.values()}
             outcome.debtors.update(state for state in states.values() if state != "unchanged")
             return {line: debtor for line, (debtor, _) in results.items()}
-        external_ids = {d.debtor.external_id for d in parsed if d.debtor.external_id}
-        tax_ids = {d.debtor.tax.number for d in parsed if d.debtor.tax and not d.debtor.external_id}
+        external_ids = {d.debtor_external_id for d in parsed if d.debtor_external_id}
+        tax_ids = {d.debtor_tax.number for d in parsed if d.debtor_tax and not d.debtor_external_id}
         by_external, by_tax = self.debtors.refs(external_ids, tax_ids)
         debtor_of: dict[int, Debtor | DebtorRef] = {}
         for data in parsed:
-            if data.debtor.external_id:
-                debtor = by_external.get(data.debtor.external_id)
+            if data.debtor_external_id:
+                debtor = by_external.get(data.debtor_external_id)
                 if debtor is None:
                     outcome.reject(
                         data.row,
                         RowError(
                             "debtor_external_id",
-                            data.debtor.external_id,
+                            data.debtor_external_id,
                             "no such debtor: import the debtors first, or add the debtor's "
                             "name column so this file creates it",
                         ),
                     )
                     continue
             else:
-                assert data.debtor.tax is not None
-                matches = by_tax.get(data.debtor.tax.number, [])
+                assert data.debtor_tax is not None
+                matches = by_tax.get(data.debtor_tax.number, [])
                 if len(matches) != 1:
                     reason = (
                         "no debtor has this tax id"
@@ -356,7 +579,7 @@ class DocumentImporter(Importer):
                         else f"{len(matches)} debtors share this tax id; use debtor_external_id"
                     )
                     outcome.reject(
-                        data.row, RowError("debtor_tax_id", data.debtor.tax.display, reason)
+                        data.row, RowError("debtor_tax_id", data.debtor_tax.display, reason)
                     )
                     continue
                 debtor = matches[0]
@@ -386,13 +609,13 @@ class DocumentImporter(Importer):
             now,
         )
 
-    def _booking_date(self, document: Document) -> datetime.date:
+    def _booking_date(self, document: _Stored | Document) -> datetime.date:
         """Balance changes learnt from a file are dated --as-of, never before the issue."""
         return max(self.ctx.as_of, document.issue_date) if document.issue_date else self.ctx.as_of
 
     def _update(
         self,
-        document: Document,
+        document: _Stored,
         data: DocumentData,
         debtor: Debtor | DebtorRef,
         now: datetime.datetime,
@@ -466,14 +689,14 @@ class DocumentImporter(Importer):
                 DocumentStatus.OPEN if document.balance_minor else DocumentStatus.CLOSED
             )
             document.updated_at = now
-            document.batch = self.ctx.batch
         return changed
 
     def finish(self, result: ImportResult) -> None:
         """A full ERP snapshot closes the open documents it no longer lists."""
         if not (self.erp and self.ctx.options.full_snapshot):
             return
-        listed = self.ctx.first_line_of
+        listed = self.ctx.first_line_of.listed
+        assert listed is not None  # kept for a full snapshot (keep_all_keys)
         now = timezone.now()
         missing = [
             document
@@ -497,7 +720,7 @@ class DocumentImporter(Importer):
                     memo="closed: missing from the ERP's full snapshot",
                 )
             )
-        rows_insert(LedgerEntry, _ENTRY_ROW, entries)
+        _insert(LedgerEntry, _ENTRY_ROW, entries)
         rows_update(
             Document,
             ["balance_minor", "status", "updated_at", "batch_id"],

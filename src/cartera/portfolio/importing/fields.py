@@ -13,10 +13,15 @@ from babel import Locale
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from cartera.core.money import CurrencyError, to_minor, validate_currency
+from cartera.core.money import CurrencyError, exponent, to_minor, validate_currency
 from cartera.portfolio.importing.columns import normalize_header
 from cartera.portfolio.importing.pipeline import ImportContext, RowError
-from cartera.portfolio.importing.values import ValueFormatError, parse_amount, parse_date
+from cartera.portfolio.importing.values import (
+    ValueFormatError,
+    parse_amount,
+    parse_date_cached,
+    plain_minor,
+)
 from cartera.portfolio.models import DebtorKind, DocumentKind
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -59,6 +64,27 @@ def amount(ctx: ImportContext, values: dict[str, object], name: str) -> Decimal 
         raise RowError(name, raw, str(exc)) from exc
 
 
+def amount_minor(
+    ctx: ImportContext, values: dict[str, object], name: str, currency: str
+) -> tuple[int, int] | None:
+    """(absolute amount in the currency's minor units, sign -1/0/1 of the amount as written),
+    or None when empty: what `amount` then `to_minor(abs(...))` give, without a Decimal for
+    plain numbers."""
+    raw = values.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    fmt = ctx.formats.get(name)
+    decimal = fmt.decimal if fmt and fmt.decimal else "."
+    try:
+        plain = plain_minor(raw, decimal, exponent(currency))
+        if plain is not None:
+            return plain
+        value = parse_amount(raw, decimal)
+    except (ValueFormatError, InvalidOperation) as exc:
+        raise RowError(name, raw, str(exc)) from exc
+    return to_minor(abs(value), currency), (value > 0) - (value < 0)
+
+
 def minor(ctx: ImportContext, values: dict[str, object], name: str, currency: str) -> int | None:
     value = amount(ctx, values, name)
     return None if value is None else to_minor(value, currency)
@@ -70,7 +96,7 @@ def date(ctx: ImportContext, values: dict[str, object], name: str) -> datetime.d
         return None
     fmt = ctx.formats.get(name)
     try:
-        return parse_date(raw, fmt.order if fmt and fmt.order else "YMD")
+        return parse_date_cached(raw, fmt.order if fmt and fmt.order else "YMD")
     except ValueFormatError as exc:
         raise RowError(name, raw, str(exc)) from exc
 

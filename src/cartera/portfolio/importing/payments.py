@@ -6,13 +6,14 @@ import datetime
 import hashlib
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
-from cartera.core.bulk import ids_reserve, rows_insert, rows_update
-from cartera.core.money import to_minor
+from cartera.core.bulk import ids_reserve, rows_insert, rows_update, select_in
+from cartera.core.money import from_minor
 from cartera.portfolio.identity import compact_reference, is_valid_payment_reference
 from cartera.portfolio.importing import fields
 from cartera.portfolio.importing.columns import PAYMENT_COLUMNS
@@ -22,6 +23,7 @@ from cartera.portfolio.importing.pipeline import (
     ImportContext,
     Importer,
     ImportOptions,
+    Prepared,
     RowError,
 )
 from cartera.portfolio.importing.reader import Row
@@ -29,7 +31,6 @@ from cartera.portfolio.models import (
     Allocation,
     BalanceMode,
     Creditor,
-    Debtor,
     Document,
     DocumentStatus,
     EntryKind,
@@ -72,6 +73,105 @@ _ENTRY_ROW = (
 _ALLOCATION_ROW = ("payment_id", "document_id", "amount_minor", "entry_id", "created_at")
 
 
+def quoted_in(reference: str) -> str | None:
+    """The payment reference quoted in a payment's reference text, when it is one of ours
+    (check digit valid).
+
+    Banks wrap it in text ("Ref 0000000123-4 pago factura"), so every run of digits is tried.
+    """
+    if not reference:
+        return None
+    for candidate in _DIGIT_RUNS.findall(reference):
+        if is_valid_payment_reference(candidate):
+            return compact_reference(candidate)
+    return None
+
+
+class _Doc:
+    """A document a chunk of payments may apply to, as much of it as that needs (and changes)."""
+
+    __slots__ = (
+        "balance_minor",
+        "currency",
+        "debtor_id",
+        "due_date",
+        "external_id",
+        "issue_date",
+        "number",
+        "payment_reference",
+        "pk",
+        "status",
+        "unmatched_prior_minor",
+    )
+    columns = (
+        "id",
+        "external_id",
+        "number",
+        "payment_reference",
+        "debtor_id",
+        "currency",
+        "issue_date",
+        "due_date",
+        "balance_minor",
+        "unmatched_prior_minor",
+        "status",
+    )
+    pk: int
+    external_id: str
+    number: str
+    payment_reference: str
+    debtor_id: int
+    currency: str
+    issue_date: datetime.date | None
+    due_date: datetime.date
+    balance_minor: int
+    unmatched_prior_minor: int
+    status: str
+
+    def __init__(self, record: tuple[Any, ...]) -> None:
+        (
+            self.pk,
+            self.external_id,
+            self.number,
+            self.payment_reference,
+            self.debtor_id,
+            self.currency,
+            self.issue_date,
+            self.due_date,
+            self.balance_minor,
+            self.unmatched_prior_minor,
+            self.status,
+        ) = record
+
+
+class _Debtor:
+    """A debtor a payment may belong to."""
+
+    __slots__ = ("external_id", "payment_reference", "pk", "tax_id")
+
+    def __init__(self, record: tuple[Any, ...]) -> None:
+        self.pk, self.external_id, self.tax_id, self.payment_reference = record
+
+
+class _Recorded:
+    """A payment already recorded, as a re-import compares it."""
+
+    __slots__ = ("amount_minor", "currency", "date", "debtor_external_id", "external_id")
+
+    def __init__(self, record: tuple[Any, ...]) -> None:
+        (
+            self.external_id,
+            self.date,
+            self.amount_minor,
+            self.currency,
+            self.debtor_external_id,
+        ) = record
+
+    @property
+    def amount(self) -> object:
+        return from_minor(self.amount_minor, self.currency)
+
+
 @dataclass
 class PaymentData:
     row: Row
@@ -86,18 +186,11 @@ class PaymentData:
     reference: str
     method: str
 
-    @property
-    def quoted_reference(self) -> str | None:
-        """The payment reference the debtor quoted, when it is one of ours (check digit valid).
+    # The payment reference the debtor quoted, when it is one of ours: see `quoted_in`.
+    quoted_reference: str | None = field(init=False)
 
-        Banks wrap it in text ("Ref 0000000123-4 pago factura"), so every run of digits is tried.
-        """
-        if not self.reference:
-            return None
-        for candidate in _DIGIT_RUNS.findall(self.reference):
-            if is_valid_payment_reference(candidate):
-                return compact_reference(candidate)
-        return None
+    def __post_init__(self) -> None:
+        self.quoted_reference = quoted_in(self.reference)
 
     def content_key(self) -> str:
         parts = [
@@ -151,16 +244,16 @@ class PaymentImporter(Importer):
         if date is None:
             raise RowError("date", None, "payment date is empty")
         currency = fields.currency(values, "currency", self.ctx.creditor.currency)
-        amount = fields.amount(self.ctx, values, "amount")
+        amount = fields.amount_minor(self.ctx, values, "amount", currency)
         if amount is None:
             raise RowError("amount", None, "amount is empty")
-        if amount <= 0:
+        amount_minor, sign = amount
+        if sign <= 0:
             raise RowError(
                 "amount",
                 values.get("amount"),
                 "a payment must be positive (a refund or correction is a reversal in Cartera)",
             )
-        amount_minor = to_minor(amount, currency)
         if amount_minor == 0:
             raise RowError("amount", values.get("amount"), "amount rounds to zero")
         raw_tax = fields.text(values, "debtor_tax_id", max_length=40)
@@ -179,29 +272,27 @@ class PaymentImporter(Importer):
             method=fields.text(values, "method", max_length=40) or "",
         )
 
-    def process(self, rows: list[Row]) -> ChunkOutcome:
-        outcome = ChunkOutcome()
-        parsed: list[PaymentData] = []
+    def prepare(self, rows: list[Row]) -> Prepared[PaymentData]:
+        prepared: Prepared[PaymentData] = Prepared([])
         for row in rows:
             try:
                 data = self.parse(row)
             except RowError as error:
-                outcome.reject(row, error)
+                prepared.rejections.append((row, error))
                 continue
             if data.external_id is None:
                 key = data.content_key()
                 self.occurrences[key] += 1
                 data.external_id = f"auto-{key}-{self.occurrences[key]}"
-            parsed.append(data)
+            prepared.items.append(data)
+        return prepared
+
+    def write(self, prepared: Prepared[PaymentData]) -> ChunkOutcome:
+        outcome = prepared.outcome()
+        parsed = prepared.items
         if not parsed:
             return outcome
-        creditor = self.ctx.creditor
-        existing = {
-            payment.external_id: payment
-            for payment in Payment.objects.filter(
-                creditor=creditor, external_id__in=[d.external_id for d in parsed]
-            ).select_related("debtor")
-        }
+        existing = self._recorded({d.external_id for d in parsed if d.external_id})
         fresh = [d for d in parsed if d.external_id not in existing]
         for data in parsed:
             if data.external_id in existing:
@@ -214,7 +305,7 @@ class PaymentImporter(Importer):
             return outcome
         documents = self._documents_named(fresh)
         debtors = self._debtors_named(fresh, documents)
-        targets: list[tuple[PaymentData, Debtor, Document | None]] = []
+        targets: list[tuple[PaymentData, _Debtor, _Doc | None]] = []
         for data in fresh:
             try:
                 debtor, document = self._resolve(data, debtors, documents)
@@ -226,14 +317,29 @@ class PaymentImporter(Importer):
         outcome.created += len(targets)
         return outcome
 
-    def _same_payment(self, payment: Payment, data: PaymentData) -> RowError | None:
+    def _recorded(self, external_ids: set[str]) -> dict[str, _Recorded]:
+        """The chunk's payments that are already recorded."""
+        sql, params = select_in(
+            "SELECT p.external_id, p.date, p.amount_minor, p.currency, "
+            "d.external_id AS debtor_external_id "
+            "FROM portfolio_payment p JOIN portfolio_debtor d ON d.id = p.debtor_id",
+            "p.external_id",
+            external_ids,
+            "p.creditor_id = %s",
+            [self.ctx.creditor.pk],
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {record[0]: _Recorded(record) for record in cursor.fetchall()}
+
+    def _same_payment(self, payment: _Recorded, data: PaymentData) -> RowError | None:
         mismatches = []
         if payment.date != data.date:
             mismatches.append(f"date {payment.date}")
         if payment.amount_minor != data.amount_minor or payment.currency != data.currency:
             mismatches.append(f"amount {payment.amount} {payment.currency}")
-        if data.debtor_external_id and payment.debtor.external_id != data.debtor_external_id:
-            mismatches.append(f"debtor {payment.debtor.external_id}")
+        if data.debtor_external_id and payment.debtor_external_id != data.debtor_external_id:
+            mismatches.append(f"debtor {payment.debtor_external_id}")
         if not mismatches:
             return None
         return RowError(
@@ -243,18 +349,37 @@ class PaymentImporter(Importer):
             "a recorded payment is corrected by a reversal, not by a new file",
         )
 
-    def _documents_named(self, fresh: list[PaymentData]) -> dict[str, list[Document]]:
+    def _select(
+        self, select: str, conditions: list[tuple[str, set[Any]]], *, lock: bool
+    ) -> list[tuple[Any, ...]]:
+        """Rows of `select` (whose first column is the id) of the creditor meeting any of the
+        conditions (column, values), each row once."""
+        found: dict[Any, tuple[Any, ...]] = {}
+        for column, values in conditions:
+            if not values:
+                continue
+            sql, params = select_in(
+                select, column, values, "creditor_id = %s", [self.ctx.creditor.pk], lock=lock
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                for record in cursor.fetchall():
+                    found.setdefault(record[0], record)
+        return list(found.values())
+
+    def _documents_named(self, fresh: list[PaymentData]) -> dict[str, list[_Doc]]:
         """Documents the rows name, keyed 'id:…', 'no:…' and 'ref:…'; locked for this chunk."""
         ids = {d.document_external_id for d in fresh if d.document_external_id}
         numbers = {d.document_number for d in fresh if d.document_number}
         references = {d.quoted_reference for d in fresh if d.quoted_reference}
-        found: dict[str, list[Document]] = defaultdict(list)
-        if not (ids or numbers or references):
-            return found
-        query = Q(external_id__in=ids) | Q(number__in=numbers) | Q(payment_reference__in=references)
-        for document in Document.objects.select_for_update().filter(
-            query, creditor=self.ctx.creditor
-        ):
+        found: dict[str, list[_Doc]] = defaultdict(list)
+        records = self._select(
+            f"SELECT {', '.join(_Doc.columns)} FROM portfolio_document",
+            [("external_id", ids), ("number", numbers), ("payment_reference", references)],
+            lock=True,
+        )
+        for record in records:
+            document = _Doc(record)
             if document.external_id in ids:
                 found[f"id:{document.external_id}"].append(document)
             if document.number in numbers:
@@ -264,20 +389,25 @@ class PaymentImporter(Importer):
         return found
 
     def _debtors_named(
-        self, fresh: list[PaymentData], documents: dict[str, list[Document]]
-    ) -> dict[str, list[Debtor]]:
+        self, fresh: list[PaymentData], documents: dict[str, list[_Doc]]
+    ) -> dict[str, list[_Debtor]]:
         external_ids = {d.debtor_external_id for d in fresh if d.debtor_external_id}
         tax_ids = {d.debtor_tax_id for d in fresh if d.debtor_tax_id}
         references = {d.quoted_reference for d in fresh if d.quoted_reference}
         document_debtors = {doc.debtor_id for docs in documents.values() for doc in docs}
-        query = (
-            Q(external_id__in=external_ids)
-            | Q(tax_id__in=tax_ids)
-            | Q(payment_reference__in=references)
-            | Q(pk__in=document_debtors)
+        found: dict[str, list[_Debtor]] = defaultdict(list)
+        records = self._select(
+            "SELECT id, external_id, tax_id, payment_reference FROM portfolio_debtor",
+            [
+                ("external_id", external_ids),
+                ("tax_id", tax_ids),
+                ("payment_reference", references),
+                ("id", document_debtors),
+            ],
+            lock=False,
         )
-        found: dict[str, list[Debtor]] = defaultdict(list)
-        for debtor in Debtor.objects.filter(query, creditor=self.ctx.creditor):
+        for record in records:
+            debtor = _Debtor(record)
             found[f"id:{debtor.external_id}"].append(debtor)
             found[f"pk:{debtor.pk}"].append(debtor)
             if debtor.tax_id:
@@ -288,10 +418,10 @@ class PaymentImporter(Importer):
     def _resolve(
         self,
         data: PaymentData,
-        debtors: dict[str, list[Debtor]],
-        documents: dict[str, list[Document]],
-    ) -> tuple[Debtor, Document | None]:
-        debtor: Debtor | None = None
+        debtors: dict[str, list[_Debtor]],
+        documents: dict[str, list[_Doc]],
+    ) -> tuple[_Debtor, _Doc | None]:
+        debtor: _Debtor | None = None
         if data.debtor_external_id:
             matches = debtors.get(f"id:{data.debtor_external_id}", [])
             if not matches:
@@ -339,8 +469,8 @@ class PaymentImporter(Importer):
         return debtor, document
 
     def _named_document(
-        self, data: PaymentData, debtor: Debtor | None, documents: dict[str, list[Document]]
-    ) -> Document | None:
+        self, data: PaymentData, debtor: _Debtor | None, documents: dict[str, list[_Doc]]
+    ) -> _Doc | None:
         if data.document_external_id:
             matches = documents.get(f"id:{data.document_external_id}", [])
             if not matches:
@@ -375,8 +505,8 @@ class PaymentImporter(Importer):
 
     def _apply(
         self,
-        targets: list[tuple[PaymentData, Debtor, Document | None]],
-        named: dict[str, list[Document]],
+        targets: list[tuple[PaymentData, _Debtor, _Doc | None]],
+        named: dict[str, list[_Doc]],
     ) -> None:
         """Create the payments and allocate them; balances follow within the chunk."""
         creditor = self.ctx.creditor
@@ -384,7 +514,7 @@ class PaymentImporter(Importer):
         open_documents = self._open_documents(
             {debtor.pk for _, debtor, doc in targets if doc is None}
         )
-        by_pk: dict[int, Document] = {doc.pk: doc for docs in named.values() for doc in docs} | {
+        by_pk: dict[int, _Doc] = {doc.pk: doc for docs in named.values() for doc in docs} | {
             doc.pk: doc for docs in open_documents.values() for doc in docs
         }
         ordered = sorted(targets, key=lambda t: (t[0].date, t[0].row.line))
@@ -392,9 +522,9 @@ class PaymentImporter(Importer):
         payment_ids = iter(ids_reserve(Payment, len(ordered)))
         payments: list[list[object]] = []
         # (payment id, document, amount, effective date, prior entry it explains or None)
-        shares: list[tuple[int, Document, int, datetime.date, tuple[int, datetime.date] | None]]
+        shares: list[tuple[int, _Doc, int, datetime.date, tuple[int, datetime.date] | None]]
         shares = []
-        touched: dict[int, Document] = {}
+        touched: dict[int, _Doc] = {}
         external_of: dict[int, str] = {}
         for data, debtor, document in ordered:
             payment_id = next(payment_ids)
@@ -513,23 +643,37 @@ class PaymentImporter(Importer):
         """{document: (id, date) of its prior-payment entry} for documents with one unmatched."""
         if not document_ids:
             return {}
-        return {
-            document_id: (pk, effective_date)
-            for document_id, pk, effective_date in LedgerEntry.objects.filter(
-                document_id__in=document_ids, kind=EntryKind.PRIOR_PAYMENT
-            ).values_list("document_id", "pk", "effective_date")
-        }
+        sql, params = select_in(
+            "SELECT document_id, id, effective_date FROM portfolio_ledgerentry",
+            "document_id",
+            document_ids,
+            "kind = %s",
+            [EntryKind.PRIOR_PAYMENT.value],
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {
+                document_id: (pk, effective_date)
+                for document_id, pk, effective_date in cursor.fetchall()
+            }
 
-    def _open_documents(self, debtor_ids: set[int]) -> dict[int, list[Document]]:
+    def _open_documents(self, debtor_ids: set[int]) -> dict[int, list[_Doc]]:
         """Each debtor's documents with something owed, oldest due first."""
-        found: dict[int, list[Document]] = defaultdict(list)
+        found: dict[int, list[_Doc]] = defaultdict(list)
         if not debtor_ids:
             return found
-        for document in (
-            Document.objects.select_for_update()
-            .filter(Q(balance_minor__gt=0) | Q(unmatched_prior_minor__gt=0))
-            .filter(creditor=self.ctx.creditor, debtor_id__in=debtor_ids)
-            .order_by("due_date", "id")
-        ):
-            found[document.debtor_id].append(document)
+        sql, params = select_in(
+            f"SELECT {', '.join(_Doc.columns)} FROM portfolio_document",
+            "debtor_id",
+            debtor_ids,
+            "(balance_minor > 0 OR unmatched_prior_minor > 0) AND creditor_id = %s",
+            [self.ctx.creditor.pk],
+            lock=True,
+            order_by="due_date, id",
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for record in cursor.fetchall():
+                document = _Doc(record)
+                found[document.debtor_id].append(document)
         return found

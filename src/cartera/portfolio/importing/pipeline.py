@@ -8,24 +8,31 @@ transactions (`--dry-run` and `--all-or-nothing` roll back) and the audit event.
 from __future__ import annotations
 
 import abc
+import contextlib
 import csv
 import datetime
 import hashlib
+import queue
+import re
+import threading
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from cartera.core.audit import Actor, audit_record
 from cartera.core.csvsafe import safe_cell
-from cartera.portfolio.importing.reader import FileUnreadable, Row, TabularFile
+from cartera.portfolio.importing.reader import FileUnreadable, Row, TabularFile, clean_cell
 from cartera.portfolio.importing.values import ColumnContradiction, ColumnFormat
 from cartera.portfolio.models import BatchStatus, Creditor, ImportBatch
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_SOME_REJECTED = 3
@@ -102,6 +109,73 @@ class ImportResult:
         }
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(raw: object) -> str | None:
+    """A cell as the text an importer keeps (control characters dropped, spaces folded, an
+    Excel 1234.0 read as "1234"), or None when nothing is left; `fields.text` without its
+    length check, so that a row's key in the pre-scan is the one the importer looks up."""
+    if raw is None:
+        return None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str) and raw.isprintable() and "  " not in raw:
+        cleaned = raw.strip()
+    else:
+        cleaned = _SPACES.sub(" ", _CONTROL.sub("", str(raw))).strip()
+    return cleaned or None
+
+
+class KeyLines:
+    """Which line first holds each key that appears more than once in the file.
+
+    Memory stays small whatever the file's size: the pre-scan keeps 4 bytes per row (40 bits
+    of each key's hash, in 256 arrays), and only keys whose hash turns up more than once
+    (the duplicates, and a few innocent collisions) are then followed by name, in file
+    order, during the processing pass: `register` every row's key before the rows of its
+    chunk are processed, and `get` answers like the dict of every key's first line would.
+    With `keep_all`, the set of every key is kept too (`listed`).
+    """
+
+    def __init__(self, *, keep_all: bool = False) -> None:
+        self._hashes: list[array[int]] | None = [array("I") for _ in range(256)]
+        self._suspects: set[int] = set()
+        self._first: dict[str, int] = {}
+        self.listed: set[str] | None = set() if keep_all else None
+
+    def observe(self, key: str) -> None:
+        """Pre-scan: one more row with this key."""
+        assert self._hashes is not None, "observe() after close()"
+        code = hash(key)
+        self._hashes[(code >> 32) & 255].append(code & 0xFFFFFFFF)
+
+    def close(self) -> None:
+        """End of the pre-scan: keep the hashes seen more than once, drop the rest."""
+        assert self._hashes is not None
+        for bucket, codes in enumerate(self._hashes):
+            previous = -1
+            for code in sorted(codes):
+                if code == previous:
+                    self._suspects.add(bucket << 32 | code)
+                previous = code
+        self._hashes = None
+
+    def register(self, key: str, line: int) -> None:
+        """Processing pass, in file order: a row with this key is at this line."""
+        code = hash(key)
+        if (code >> 32 & 255) << 32 | (code & 0xFFFFFFFF) in self._suspects:
+            self._first.setdefault(key, line)
+        if self.listed is not None:
+            self.listed.add(key)
+
+    def get(self, key: str, default: int | None = None) -> int | None:
+        """The first line holding `key` when the file holds it more than once, else `default`
+        (a key held once is only ever looked up from its own row)."""
+        return self._first.get(key, default)
+
+
 @dataclass
 class ImportContext:
     creditor: Creditor
@@ -112,7 +186,7 @@ class ImportContext:
     as_of: datetime.date
     formats: dict[str, ColumnFormat]
     fields: set[str]
-    first_line_of: dict[str, int]
+    first_line_of: KeyLines
 
 
 @dataclass
@@ -125,6 +199,17 @@ class ChunkOutcome:
 
     def reject(self, row: Row, error: RowError) -> None:
         self.rejections.append((row, error))
+
+
+@dataclass
+class Prepared(Generic[T]):
+    """A chunk as `Importer.prepare` leaves it: what is left to write, and the rows rejected."""
+
+    items: list[T]
+    rejections: list[tuple[Row, RowError]] = field(default_factory=list)
+
+    def outcome(self) -> ChunkOutcome:
+        return ChunkOutcome(rejections=list(self.rejections))
 
 
 class Importer(abc.ABC):
@@ -147,15 +232,40 @@ class Importer(abc.ABC):
 
     @classmethod
     def row_key(cls, row: Row) -> str | None:
+        return cls.key_of(row.values)
+
+    @classmethod
+    def key_of(cls, values: dict[str, object]) -> str | None:
+        """The key that identifies a row within its file (duplicates are rejected), exactly as
+        the importer computes it when it looks the row up."""
         for name in cls.key_fields:
-            value = row.values.get(name)
-            if value not in (None, ""):
-                return str(value).strip()
+            key = clean_text(values.get(name))
+            if key is not None:
+                return key
         return None
 
+    @classmethod
+    def keep_all_keys(cls, options: ImportOptions) -> bool:
+        """Whether `finish` needs the set of every key in the file (`KeyLines.listed`)."""
+        return False
+
+    def prepare(self, rows: list[Row]) -> Prepared[Any]:
+        """The work on a chunk that needs no database: reading and checking its cells.
+
+        The pipeline runs it a chunk ahead of `write`, in another thread, so the next chunk is
+        read while the database writes this one: it must not touch the database, nor
+        anything `write` changes.
+        """
+        return Prepared(list(rows))
+
     @abc.abstractmethod
+    def write(self, prepared: Prepared[Any]) -> ChunkOutcome:
+        """Look up and write one chunk that `prepare` read, in the chunk's transaction; the
+        outcome starts with the rows `prepare` rejected."""
+
     def process(self, rows: list[Row]) -> ChunkOutcome:
         """Validate and write one chunk of rows."""
+        return self.write(self.prepare(rows))
 
     def finish(self, result: ImportResult) -> None:  # noqa: B027 - optional hook
         """Work after the last chunk (e.g. closing what a full snapshot no longer lists)."""
@@ -242,9 +352,10 @@ def _check_columns(importer: type[Importer], table: TabularFile) -> None:
 
 
 def _prescan(
-    importer: type[Importer], table: TabularFile, locale: str
-) -> tuple[dict[str, ColumnFormat], dict[str, int], int]:
-    """One cheap pass: evidence for amount/date formats, and the first line of every key."""
+    importer: type[Importer], table: TabularFile, locale: str, options: ImportOptions
+) -> tuple[dict[str, ColumnFormat], KeyLines]:
+    """One cheap pass over the few columns that matter before any row is processed: evidence
+    for the amount and date formats, and which keys appear more than once."""
     formats = {
         name: ColumnFormat(name, "amount")
         for name in importer.amount_fields
@@ -253,18 +364,32 @@ def _prescan(
     formats.update(
         {name: ColumnFormat(name, "date") for name in importer.date_fields if name in table.fields}
     )
-    first_line_of: dict[str, int] = {}
-    count = 0
-    for row in table.rows():
-        count += 1
-        for name, fmt in formats.items():
-            fmt.observe(row.line, row.values.get(name))
-        key = importer.row_key(row)
+    keys = KeyLines(keep_all=importer.keep_all_keys(options))
+    observed = [
+        (fmt.observe, index)
+        for name, fmt in formats.items()
+        if (index := table.field_index(name)) is not None
+    ]
+    key_columns = [
+        (name, index)
+        for name in importer.key_fields
+        if (index := table.field_index(name)) is not None
+    ]
+    key_of = importer.key_of
+    for line, cells in table.records():
+        count = len(cells)
+        for observe, index in observed:
+            if index < count:
+                observe(line, cells[index])
+        key = key_of(
+            {name: clean_cell(cells[index]) for name, index in key_columns if index < count}
+        )
         if key is not None:
-            first_line_of.setdefault(key, row.line)
+            keys.observe(key)
     for fmt in formats.values():
         fmt.resolve(locale)
-    return formats, first_line_of, count
+    keys.close()
+    return formats, keys
 
 
 def run_import(
@@ -287,7 +412,7 @@ def run_import(
             raise FileRefused(refusal)
         table = TabularFile(path, columns=importer_class.columns, mapping=options.mapping)
         _check_columns(importer_class, table)
-        formats, first_line_of, _ = _prescan(importer_class, table, locale)
+        formats, first_line_of = _prescan(importer_class, table, locale, options)
     except (FileUnreadable, FileRefused, ColumnContradiction) as exc:
         result.message = str(exc)
         if not options.dry_run:
@@ -377,6 +502,74 @@ def _refresh_statistics() -> None:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
+def _prepared(
+    importer: Importer, ctx: ImportContext, table: TabularFile
+) -> Iterator[tuple[int, Prepared[Any]]]:
+    """(rows read, prepared chunk) for each chunk of the file, in order."""
+    key_of, register = importer.key_of, ctx.first_line_of.register
+    for chunk in _chunks(table.rows(), settings.CARTERA_IMPORT_CHUNK):
+        for row in chunk:
+            key = key_of(row.values)
+            if key is not None:
+                register(key, row.line)
+        yield len(chunk), importer.prepare(chunk)
+
+
+_DONE = object()
+
+
+@contextlib.contextmanager
+def _read_ahead(items: Iterator[Any]) -> Iterator[Iterator[Any]]:
+    """`items`, produced in a thread one item ahead of the consumer.
+
+    Reading and checking the next chunk (Python) then overlaps with writing this one (the
+    database), on another core. At most two items wait, so memory stays bounded; an error
+    in the producer reaches the consumer where the item would have been.
+    """
+    ready: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as exc:
+            put((None, exc))
+        finally:
+            connections.close_all()  # none is expected: this thread must not use the database
+
+    def consume() -> Iterator[Any]:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+
+    worker = threading.Thread(target=produce, name="cartera-import-reader", daemon=True)
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        worker.join()
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()  # the file, when the consumer stopped early
+
+
 def _process_all(
     importer_class: type[Importer],
     ctx: ImportContext,
@@ -386,20 +579,20 @@ def _process_all(
     progress: Callable[[int], None] | None,
 ) -> None:
     importer = importer_class(ctx)
-    chunk_size = settings.CARTERA_IMPORT_CHUNK
-    for chunk in _chunks(table.rows(), chunk_size):
-        with transaction.atomic():
-            outcome = importer.process(chunk)
-        result.rows_read += len(chunk)
-        result.created += outcome.created
-        result.updated += outcome.updated
-        result.unchanged += outcome.unchanged
-        result.debtors.update(outcome.debtors)
-        for row, error in sorted(outcome.rejections, key=lambda item: item[0].line):
-            rejected.write(row, error)
-        result.rejected += len(outcome.rejections)
-        if progress is not None:
-            progress(result.rows_read)
+    with _read_ahead(_prepared(importer, ctx, table)) as chunks:
+        for count, prepared in chunks:
+            with transaction.atomic():
+                outcome = importer.write(prepared)
+            result.rows_read += count
+            result.created += outcome.created
+            result.updated += outcome.updated
+            result.unchanged += outcome.unchanged
+            result.debtors.update(outcome.debtors)
+            for row, error in sorted(outcome.rejections, key=lambda item: item[0].line):
+                rejected.write(row, error)
+            result.rejected += len(outcome.rejections)
+            if progress is not None:
+                progress(result.rows_read)
     with transaction.atomic():
         importer.finish(result)
 

@@ -25,7 +25,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from cartera.portfolio.importing.columns import alias_index, normalize_header
 
-__all__ = ["EXTRA", "FileUnreadable", "Row", "TabularFile"]
+__all__ = ["EXTRA", "FileUnreadable", "Row", "TabularFile", "clean_cell"]
 
 # Key in Row.values for non-empty cells beyond the last header: usually a delimiter inside an
 # unquoted value, which shifts every later cell, so the importer rejects the row.
@@ -50,13 +50,48 @@ class FileUnreadable(Exception):
         super().__init__(f"{path}: {self.reason}")
 
 
-@dataclass(frozen=True)
 class Row:
-    """One record: where it starts in the file, its cells by field, and as they were written."""
+    """One record: where it starts in the file, its cells by field, and as they were written.
 
-    line: int
-    values: dict[str, object]
-    raw: dict[str, object]
+    `raw` (header -> cell as written) is only needed for the rows that are rejected, so a row
+    read from a file builds it on first use from the record's cells.
+    """
+
+    __slots__ = ("_cells", "_headers", "_raw", "line", "values")
+
+    def __init__(
+        self,
+        line: int,
+        values: dict[str, object],
+        raw: dict[str, object] | None = None,
+        *,
+        cells: Sequence[object] = (),
+        headers: Sequence[tuple[int, str]] = (),
+    ) -> None:
+        self.line = line
+        self.values = values
+        self._raw = raw
+        self._cells = cells
+        self._headers = headers
+
+    @property
+    def raw(self) -> dict[str, object]:
+        if self._raw is None:
+            cells, count = self._cells, len(self._cells)
+            self._raw = {
+                header: cells[index] if index < count else None for index, header in self._headers
+            }
+        return self._raw
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Row):
+            return NotImplemented
+        return (self.line, self.values, self.raw) == (other.line, other.values, other.raw)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaced
+
+    def __repr__(self) -> str:
+        return f"Row(line={self.line!r}, values={self.values!r}, raw={self.raw!r})"
 
 
 @dataclass(frozen=True)
@@ -146,6 +181,9 @@ def _clean(value: object) -> object:
     if isinstance(value, str):
         return value.strip() or None
     return value
+
+
+clean_cell = _clean  # what Row.values holds for a cell
 
 
 def _header_text(value: object) -> str:
@@ -396,7 +434,21 @@ class TabularFile:
             return self._xlsx_rows()
         return self._csv_rows()
 
-    def _csv_rows(self) -> Iterator[Row]:
+    def records(self) -> Iterator[tuple[int, Sequence[object]]]:
+        """(line, cells) of every record after the header, blank ones included: the raw
+        material of `rows()`, for passes that only look at a few columns."""
+        if self.format == "xlsx":
+            return self._xlsx_cells()
+        return self._csv_cells()
+
+    def field_index(self, field: str) -> int | None:
+        """Position in a record of the cell holding `field`, or None when no column holds it."""
+        for column in self._columns:
+            if column.field == field:
+                return column.index
+        return None
+
+    def _csv_cells(self) -> Iterator[tuple[int, list[str]]]:
         assert self.encoding is not None and self.delimiter is not None
         last_line = self._header_line
         try:
@@ -404,9 +456,7 @@ class TabularFile:
                 body = itertools.islice(text, self._header_line, None)
                 for start, end, cells in _csv_records(body, self.delimiter, self._header_line):
                     last_line = end
-                    row = self._row(start, cells)
-                    if row is not None:
-                        yield row
+                    yield start, cells
         except csv.Error as exc:
             raise FileUnreadable(
                 self.path, f"is not valid CSV after line {last_line} ({exc})"
@@ -414,17 +464,40 @@ class TabularFile:
         except (OSError, UnicodeDecodeError) as exc:
             raise FileUnreadable(self.path, f"changed or became unreadable ({exc})") from None
 
-    def _xlsx_rows(self) -> Iterator[Row]:
+    def _xlsx_cells(self) -> Iterator[tuple[int, Sequence[object]]]:
         with self._workbook() as workbook:
             sheet = workbook[self.sheet]
             if self._reset_dimensions:
                 sheet.reset_dimensions()
             first = self._header_line + 1
             cells_by_row = sheet.iter_rows(min_row=first, min_col=1, values_only=True)
-            for number, cells in enumerate(cells_by_row, start=first):
-                row = self._row(number, cells)
-                if row is not None:
-                    yield row
+            yield from enumerate(cells_by_row, start=first)
+
+    def _csv_rows(self) -> Iterator[Row]:
+        # Every CSV cell is text: a blank record is one whose cells joined are blank, and a
+        # cell is cleaned by stripping it.
+        fields = [(column.index, column.field) for column in self._columns if column.field]
+        headers = [(column.index, column.header) for column in self._columns]
+        width = self._width
+        for line, cells in self._csv_cells():
+            if not "".join(cells).strip():
+                continue
+            count = len(cells)
+            values: dict[str, object] = {
+                field: (cells[index].strip() or None) if index < count else None
+                for index, field in fields
+            }
+            if count > width:
+                extra = [_clean(cell) for cell in cells[width:] if not _blank(cell)]
+                if extra:
+                    values[EXTRA] = extra
+            yield Row(line, values, cells=cells, headers=headers)
+
+    def _xlsx_rows(self) -> Iterator[Row]:
+        for number, cells in self._xlsx_cells():
+            row = self._row(number, cells)
+            if row is not None:
+                yield row
 
     def _row(self, line: int, cells: Sequence[object]) -> Row | None:
         if all(_blank(cell) for cell in cells):

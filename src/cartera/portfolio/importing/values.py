@@ -29,6 +29,8 @@ __all__ = [
     "decimal_separator_for_locale",
     "parse_amount",
     "parse_date",
+    "parse_date_cached",
+    "plain_minor",
 ]
 
 
@@ -265,6 +267,34 @@ _PLAIN_AMOUNT = {
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+_PLAIN_PARTS = {
+    ".": re.compile(r"(-?)(0|[1-9][0-9]{0,17})(?:\.([0-9]{1,9}))?"),
+    ",": re.compile(r"(-?)(0|[1-9][0-9]{0,17})(?:,([0-9]{1,9}))?"),
+}
+
+
+def plain_minor(raw: object, decimal: str, exponent: int) -> tuple[int, int] | None:
+    """(absolute value in minor units, sign -1/0/1) of a plain number with at most `exponent`
+    decimals ('-1234.5' with '.'), computed with integers; None for anything else.
+
+    For such a cell these are `to_minor(abs(value), currency)` and the sign of
+    `value = parse_amount(raw, decimal)` (no rounding is involved); other cells go that way.
+    """
+    if type(raw) is not str:
+        return None
+    match = _PLAIN_PARTS[decimal].fullmatch(raw)
+    if match is None:
+        return None
+    sign, whole, fraction = match.groups()
+    if fraction is None:
+        minor = int(whole) * 10**exponent
+    elif len(fraction) <= exponent:
+        minor = int(whole + fraction) * 10 ** (exponent - len(fraction))
+    else:
+        return None
+    return minor, (-1 if sign else 1) if minor else 0
+
+
 def parse_amount(raw: object, decimal: str) -> Decimal:
     """The exact Decimal of a cell: text as people write it, or a number from a spreadsheet.
 
@@ -415,6 +445,19 @@ def _date_readings(text: str) -> frozenset[str] | None:
     return frozenset(readings)
 
 
+@lru_cache(maxsize=8192)
+def _parse_date_text(text: str, order: str) -> date:
+    return parse_date(text, order)
+
+
+def parse_date_cached(raw: object, order: str) -> date:
+    """`parse_date`, remembering the texts it has read: a column of a million dates holds a
+    few thousand distinct ones."""
+    if type(raw) is str:
+        return _parse_date_text(raw, order)
+    return parse_date(raw, order)
+
+
 def parse_date(raw: object, order: str) -> date:
     """The date of a cell: text in the column's `order` ('DMY', 'MDY' or 'YMD'), or a date.
 
@@ -459,6 +502,10 @@ def parse_date(raw: object, order: str) -> date:
 # --- column inference --------------------------------------------------------------------
 
 
+# Distinct values per column remembered by `ColumnFormat.observe` to skip repeats.
+_SEEN_LIMIT = 4096
+
+
 class ColumnFormat:
     """Collects evidence over a whole column, then decides one reading for it.
 
@@ -480,12 +527,19 @@ class ColumnFormat:
         self._contradiction: ColumnContradiction | None = None
         self._saw_year_first = False
         self._saw_day_month = False
+        self._seen: set[str] = set()
 
     def observe(self, line: int, raw: object) -> None:
         """Take one cell into account; only text counts (spreadsheet numbers and dates are
         already unambiguous), and unreadable text is left for the parser to reject."""
         if not isinstance(raw, str) or self._contradiction is not None:
             return
+        # Observing a value a second time changes nothing; a column of dates has few of them.
+        seen = self._seen
+        if raw in seen:
+            return
+        if len(seen) < _SEEN_LIMIT:
+            seen.add(raw)
         text = raw.strip()
         if not text:
             return
@@ -510,6 +564,8 @@ class ColumnFormat:
             return
         if self.kind == "date":
             self._saw_day_month = True
+        if readings >= self._candidates:
+            return  # rules nothing out
         surviving = self._candidates & readings
         if not surviving:
             first_line, first_value, first_readings = min(

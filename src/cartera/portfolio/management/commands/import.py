@@ -19,7 +19,10 @@ IMPORTERS = {"debtors": DebtorImporter, "documents": DocumentImporter, "payments
 
 
 class Command(BaseCommand):
-    help = "Load debtors, documents or payments from a CSV or XLSX file."
+    help = (
+        "Load debtors, documents or payments from a CSV or XLSX file "
+        "(bank statements: cartera import statement FILE)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="kind", required=True)

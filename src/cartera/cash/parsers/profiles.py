@@ -1,0 +1,175 @@
+"""Column profiles: which header of a bank's CSV/XLSX export means what.
+
+Banks export movements in their own layouts. A profile names the headers of one layout (any
+spelling: headers are compared without case, accents or spaces) and how its amounts and dates
+are written. More profiles can be given as JSON in the file named by
+`CARTERA_CASH_PROFILES_FILE` (see docs/cash-application.md); they are tried before the ready ones.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+
+# Fields a profile can map. One of `amount` (signed: negative is money out) or the pair
+# `debit`/`credit` (two columns of magnitudes) gives the amount.
+FIELDS = (
+    "date",
+    "value_date",
+    "description",
+    "detail",
+    "reference",
+    "bank_reference",
+    "amount",
+    "debit",
+    "credit",
+    "currency",
+    "counterparty_name",
+    "counterparty_account",
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    code: str
+    name: str
+    columns: dict[str, list[str]]
+    # Each tuple: at least one of these fields must be in the file for the profile to fit.
+    required: tuple[tuple[str, ...], ...] = (("date",), ("amount", "credit"))
+    date_order: str | None = None  # "DMY", "MDY", "YMD"; None: inferred from the values
+    decimal: str | None = None  # "." or ","; None: inferred from the values
+    currency: str | None = None  # when the file has no currency column
+    # True when `reference` is the bank's own unique id of the movement (used against
+    # duplicates); False when it is the payer's reference (only read for matching).
+    unique_reference: bool = False
+    notes: str = ""
+    specific: bool = field(default=True, compare=False)
+
+
+BBVA_MX = Profile(
+    code="bbva-mx",
+    name="BBVA México (cargo / abono)",
+    columns={
+        "date": ["fecha", "fecha operacion", "dia"],
+        "value_date": ["fecha valor", "fecha liquidacion"],
+        "description": ["descripcion", "concepto", "concepto movimiento"],
+        "reference": ["referencia", "referencia numerica"],
+        "debit": ["cargo", "cargos", "retiros"],
+        "credit": ["abono", "abonos", "depositos"],
+    },
+    required=(("date",), ("description",), ("debit",), ("credit",)),
+    date_order="DMY",
+    currency="MXN",
+    notes="Separate debit (cargo) and credit (abono) columns; a balance (saldo) column is ignored.",
+)
+
+SANTANDER_MX = Profile(
+    code="santander-mx",
+    name="Santander México (one signed amount)",
+    columns={
+        "date": ["date", "fecha"],
+        "description": ["description", "descripcion"],
+        "amount": ["amount", "importe"],
+        "reference": ["reference number", "numero referencia", "referencia"],
+    },
+    required=(("date",), ("description",), ("amount",), ("reference",)),
+    date_order="DMY",
+    currency="MXN",
+    notes="One signed amount column (negative: money out); a balance column is ignored.",
+)
+
+GENERIC = Profile(
+    code="generic",
+    name="Generic (common Spanish and English headers)",
+    columns={
+        "date": [
+            "fecha", "fecha operacion", "fecha movimiento", "fecha contable", "date",
+            "booking date", "transaction date", "posting date",
+        ],
+        "value_date": ["fecha valor", "value date"],
+        "description": [
+            "descripcion", "concepto", "detalle", "description", "details", "narrative",
+            "movimiento",
+        ],
+        "detail": ["observaciones", "informacion adicional", "remittance", "memo", "nota"],
+        "reference": ["referencia", "reference", "ref", "documento", "num documento"],
+        "bank_reference": ["id movimiento", "transaction id", "bank reference"],
+        "amount": ["importe", "monto", "valor", "amount", "cantidad"],
+        "debit": ["cargo", "cargos", "debito", "debitos", "retiro", "retiros", "debit", "egreso"],
+        "credit": [
+            "abono", "abonos", "credito", "creditos", "deposito", "depositos", "credit",
+            "ingreso",
+        ],
+        "currency": ["moneda", "divisa", "currency"],
+        "counterparty_name": ["ordenante", "beneficiario", "nombre", "counterparty", "payer"],
+        "counterparty_account": [
+            "cuenta ordenante", "cuenta origen", "iban ordenante", "counterparty account",
+            "payer account", "clabe ordenante",
+        ],
+    },
+    specific=False,
+)  # fmt: skip
+
+BUILT_IN = (BBVA_MX, SANTANDER_MX)
+
+
+class ProfileError(ValueError):
+    """A profile named or configured wrongly; the message says what to fix."""
+
+
+def _profile_from_json(item: object, source: str) -> Profile:
+    if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+        raise ProfileError(f"{source}: each profile is an object with a 'code'")
+    columns = item.get("columns")
+    if not isinstance(columns, dict) or not all(
+        isinstance(v, list) and all(isinstance(a, str) for a in v) for v in columns.values()
+    ):
+        raise ProfileError(f"{source}: profile {item['code']}: 'columns' maps fields to lists")
+    unknown = sorted(set(columns) - set(FIELDS))
+    if unknown:
+        raise ProfileError(
+            f"{source}: profile {item['code']}: unknown fields {', '.join(unknown)} "
+            f"(fields: {', '.join(FIELDS)})"
+        )
+    required = item.get("required") or [["date"], ["amount", "credit"]]
+    return Profile(
+        code=item["code"],
+        name=str(item.get("name") or item["code"]),
+        columns={k: list(v) for k, v in columns.items()},
+        required=tuple(tuple(group) for group in required),
+        date_order=item.get("date_order"),
+        decimal=item.get("decimal"),
+        currency=item.get("currency"),
+        unique_reference=bool(item.get("unique_reference", False)),
+        notes=str(item.get("notes") or ""),
+    )
+
+
+@cache
+def _configured(path: str) -> tuple[Profile, ...]:
+    if not path:
+        return ()
+    try:
+        items = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ProfileError(f"CARTERA_CASH_PROFILES_FILE {path}: {exc}") from None
+    if not isinstance(items, list):
+        raise ProfileError(f"CARTERA_CASH_PROFILES_FILE {path}: expected a list of profiles")
+    return tuple(_profile_from_json(item, path) for item in items)
+
+
+def profiles() -> tuple[Profile, ...]:
+    """Every profile, in the order they are tried: configured, ready-made, generic."""
+    return (*_configured(settings.CARTERA_CASH_PROFILES_FILE), *BUILT_IN, GENERIC)
+
+
+def profile_named(code: str) -> Profile:
+    for profile in profiles():
+        if profile.code == code:
+            return profile
+    known = ", ".join(p.code for p in profiles())
+    raise ProfileError(f"no column profile '{code}' (known: {known})")

@@ -1,0 +1,212 @@
+"""The report pages: who may see what, drill-down with a fixed number of queries, and exports
+(XLSX with numbers and formats, formula-safe CSV, PDF)."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from cartera.core.roles import roles_ensure
+from cartera.portfolio.models import Debtor, Membership
+from cartera.portfolio.services import creditor_create
+from cartera.reports.snapshots import snapshots_rebuild
+from tests.reports_support import HEADER
+
+pytest_plugins = ["tests.reports_fixtures"]
+
+D = datetime.date
+QUERY = "?as_of=2026-03-31&days=30"
+
+
+@pytest.fixture
+def auditor(history):
+    """An auditor of ACME: reads every report, changes nothing."""
+    roles_ensure()
+    user = User.objects.create_user("auditora", password="x-secret-1")
+    user.groups.add(Group.objects.get(name="auditor"))
+    Membership.objects.create(user=user, creditor=history)
+    return user
+
+
+@pytest.fixture
+def outsider(db, actor, write_file, load):
+    """A supervisor of another creditor only."""
+    roles_ensure()
+    other = creditor_create(
+        code="OTRO", name="Otro S.A.", country="MX", currency="MXN", actor=actor
+    )
+    user = User.objects.create_user("ajeno", password="x-secret-1")
+    user.groups.add(Group.objects.get(name="supervisor"))
+    Membership.objects.create(user=user, creditor=other)
+    return user
+
+
+PAGES = ("dashboard", "aging", "rollrates", "provision", "forecast", "productivity", "runs")
+
+
+def test_every_page_answers_for_a_member(client, auditor, history):
+    client.force_login(auditor)
+    for name in PAGES:
+        response = client.get(reverse(f"reports:{name}") + QUERY)
+        assert response.status_code == 200, name
+        assert b"<svg" in response.content or name in ("runs", "provision"), name
+    dashboard = client.get(reverse("reports:dashboard") + QUERY).content.decode()
+    # es_CO writes 2.050,00; the figures are the hand-computed ones of the KPI tests.
+    assert "2.050,00" in dashboard and "41.00" in dashboard and "58.70 %" in dashboard
+
+
+def test_anonymous_users_are_sent_to_log_in(client, history):
+    response = client.get(reverse("reports:dashboard"))
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_another_creditors_reports_answer_404(client, outsider, history):
+    client.force_login(outsider)
+    for name in PAGES:
+        response = client.get(reverse(f"reports:{name}") + f"?creditor={history.pk}")
+        assert response.status_code == 404, name
+    # Their own creditor's pages work and never show ACME.
+    response = client.get(reverse("reports:aging"))
+    assert response.status_code == 200 and b"Acme" not in response.content
+
+
+def test_a_user_without_creditors_gets_404(client, db):
+    user = User.objects.create_user("nadie", password="x-secret-1")
+    client.force_login(user)
+    assert client.get(reverse("reports:dashboard")).status_code == 404
+
+
+def test_drill_down_from_a_figure_lists_its_documents(client, auditor, history):
+    client.force_login(auditor)
+    base = reverse("reports:documents") + QUERY
+
+    page = client.get(base + "&figure=ar_end").content.decode()
+    for number in ("INV-A", "INV-B", "INV-C", "CN-E", "INS-F", "PN-G"):
+        assert number in page
+    assert "INV-D" not in page and "INV-H" not in page
+    current = client.get(base + "&figure=current_end").content.decode()
+    assert "INV-C" in current and "INS-F" in current and "INV-A" not in current
+    sales = client.get(base + "&figure=sales").content.decode()
+    assert all(n in sales for n in ("INV-C", "INV-D", "INS-F")) and "PN-G" not in sales
+    recovered = client.get(base + "&figure=recovered").content.decode()
+    assert "INV-A" in recovered and "PN-G" in recovered and "INV-D" not in recovered
+    assert "700,00" in recovered
+
+
+def test_drill_down_has_a_fixed_number_of_queries(
+    client, auditor, history, write_file, load, django_assert_max_num_queries
+):
+    client.force_login(auditor)
+    url = reverse("reports:documents") + QUERY + "&figure=ar_end"
+    with django_assert_max_num_queries(12) as small:
+        client.get(url)
+    many = HEADER + "".join(
+        f"X{n},DX{n},Deudor {n},invoice,2026-03-0{n % 9 + 1},2026-03-2{n % 9},{n}.00,COP\n"
+        for n in range(1, 120)
+    )
+    load("documents", write_file("many.csv", many), as_of=D(2026, 3, 31))
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(url + "&page=2")
+    assert response.status_code == 200
+    assert (
+        "Page 2 of 3" in response.content.decode() or "Página 2 de 3" in response.content.decode()
+    )
+
+
+def test_aging_by_collector_segment_stage_and_creditor(client, auditor, history, actor):
+    client.force_login(auditor)
+    for by in ("creditor", "collector", "segment", "stage"):
+        response = client.get(reverse("reports:aging") + QUERY + f"&by={by}")
+        assert response.status_code == 200, by
+        # Net AR of the hand-computed example.
+        assert "2.050,00" in response.content.decode(), by
+    snapshots_rebuild(creditor=history, first=D(2026, 3, 31), last=D(2026, 3, 31), actor=actor)
+    response = client.get(reverse("reports:aging") + QUERY + "&by=collector")
+    assert "2.050,00" in response.content.decode()
+
+
+def test_xlsx_export_holds_numbers_with_formats(client, auditor, history, settings):
+    client.force_login(auditor)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # English column labels
+    response = client.get(reverse("reports:dashboard") + QUERY + "&export=xlsx")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header = [c.value for c in sheet[1]]
+    last = [c for c in sheet[sheet.max_row - 2]]  # the notes follow the rows
+    row = dict(zip(header, last, strict=False))
+    ar = next(v for k, v in row.items() if k and "AR" in k and ("end" in k or "final" in k))
+    assert ar.value == Decimal("2050.00") or ar.value == 2050
+    assert ar.number_format.startswith("#,##0.00") and "COP" in ar.number_format
+    cei = row[next(k for k in header if k == "CEI")]
+    assert abs(float(cei.value) - 0.5869565) < 1e-6 and cei.number_format == "0.00%"
+    dso = row[next(k for k in header if k == "DSO")]
+    assert float(dso.value) == 41 and dso.number_format == "0.00"
+
+
+def test_csv_export_is_formula_safe(client, auditor, history):
+    Debtor.objects.filter(external_id="D1").update(name='=HYPERLINK("http://x")')
+    client.force_login(auditor)
+    response = client.get(reverse("reports:documents") + QUERY + "&figure=ar_end&export=csv")
+
+    text = response.content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][0] in ("Document", "Documento")
+    names = {r[2] for r in rows[1:]}
+    assert '\'=HYPERLINK("http://x")' in names
+    amounts = {r[0]: r[5] for r in rows[1:]}
+    assert amounts["INV-A"] == "300.00" and amounts["CN-E"] == "-100.00"
+
+
+def test_pdf_export(client, auditor, history):
+    client.force_login(auditor)
+    response = client.get(reverse("reports:aging") + QUERY + "&export=pdf")
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "2.050,00" in text
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_exports(client, auditor, history, name):
+    client.force_login(auditor)
+    for fmt in ("xlsx", "csv"):
+        response = client.get(reverse(f"reports:{name}") + QUERY + f"&export={fmt}")
+        assert response.status_code == 200, (name, fmt)
+        assert "attachment" in response["Content-Disposition"]
+
+
+def test_roll_rate_cells_drill_down_to_accounts(client, auditor, history, actor):
+    client.force_login(auditor)
+    response = client.get(
+        reverse("reports:roll_accounts") + QUERY + "&month=2026-02-28&from=0&state=later"
+    )
+    assert response.status_code == 200
+    # D3 owed only PN-G on 02-28, due that day (current); on 03-31 it was 31 days late.
+    text = response.content.decode()
+    assert "Tres" in text and "Uno" not in text
+    assert client.get(reverse("reports:roll_accounts") + QUERY + "&month=x").status_code == 404
+    assert (
+        client.get(
+            reverse("reports:roll_accounts") + QUERY + "&month=2026-02-28&state=nope"
+        ).status_code
+        == 404
+    )
+
+
+def test_bad_input_gets_a_message_not_an_error(client, auditor, history, settings):
+    client.force_login(auditor)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get(reverse("reports:provision") + "?as_of=yesterday&factor=abc")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "YYYY-MM-DD" in text and ("factor" in text.lower())
