@@ -13,7 +13,8 @@ template `aviso_1`):
     rendering, storing the content, SMTP, recording); the process's wall time (startup
     included) is shown too. Target: >= 100 emails/s.
 (b) **decide**: `--messages` queued reminders are claimed, checked for relevance, gated and
-    rendered (`outbox_claim` + `dispatch_prepare`, `--batch` at a time) in one process,
+    rendered (`outbox_claim`, `claimed_messages` and `dispatch_prepare`, the worker's own
+    steps, `--batch` at a time) in one process,
     without sending, after an ANALYZE of the freshly loaded database (timed apart). Target:
     100,000 in <= 60 s.
 
@@ -221,8 +222,7 @@ def child_seed(count: int) -> Json:
 def child_decide(batch: int) -> Json:
     from django.utils import timezone
 
-    from cartera.messaging.dispatch import dispatch_prepare
-    from cartera.messaging.models import Message
+    from cartera.messaging.dispatch import claimed_messages, dispatch_prepare
     from cartera.messaging.outbox import outbox_claim, worker_id_new
 
     worker = worker_id_new()
@@ -236,7 +236,7 @@ def child_decide(batch: int) -> Json:
         t1 = time.perf_counter()
         if not ids:
             break
-        messages = list(Message.objects.filter(pk__in=ids).order_by("pk"))
+        messages = claimed_messages(ids, worker_id=worker)  # as the worker reads them
         t2 = time.perf_counter()
         prepared = dispatch_prepare(messages, now=timezone.now())
         t3 = time.perf_counter()

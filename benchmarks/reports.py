@@ -1,7 +1,9 @@
 """Reports benchmark: every report on the 1,000,000-document portfolio with a year of history.
 
     .venv/bin/python benchmarks/reports.py --build     # database, portfolio, run, history
+    .venv/bin/python benchmarks/reports.py --from-template cartera_bench_base   # the same, faster
     .venv/bin/python benchmarks/reports.py             # measure (the database must exist)
+    .venv/bin/python benchmarks/reports.py --only aging,drill-down --explain   # some, with plans
 
 `--build` drops and recreates the PostgreSQL database `cartera_bench_reports` (its own: never
 the foundation's or the daily run's), generates the portfolio with the foundation benchmark's
@@ -9,11 +11,19 @@ generator and seed (`cartera generate-portfolio`, reused from `benchmarks/out/da
 same files exist), imports it through the CLI, runs the daily cycle once for the as-of date (so
 that accounts have stages, segments and collectors), then builds the history of the 15 months
 before in SQL with `cartera report snapshot --from … --to … --forecasts 14` (not 15 months of
-runs), and ANALYZEs.
+runs), and ANALYZEs. `--from-template NAME` replaces the first steps: it copies NAME (the
+foundation benchmark's imported portfolio, e.g. `cartera_bench_base`; nobody may be connected to
+it at that moment) into this benchmark's database, applies the migrations the copy lacks and
+VACUUMs it (as autovacuum would after the imports, so that index-only scans see an up-to-date
+visibility map), then does the run and the history as above; `--no-history` stops after the
+copy (enough for the aging and the ledger drill-downs, which do not read snapshots).
 
 The measurement calls each report the way its page or command does, in one process with Django
 set up, `--repeat` times after one untimed call, and prints best and median seconds and the
-number of SQL statements; then times the pages through Django's test client (templates and
+number of SQL statements, with the CPU seconds of this process and of its PostgreSQL backend
+(read from /proc: the server is local) summed over the timed calls, because on a busy machine
+wall time mostly measures the others; `--explain` keeps the `EXPLAIN (ANALYZE, BUFFERS)` plan of
+every statement of each report; then times the pages through Django's test client (templates and
 charts included) and `cartera report kpis` as a command. Everything goes to
 `benchmarks/out/reports-<timestamp>.json` too.
 """
@@ -38,7 +48,8 @@ CARTERA = str(Path(sys.executable).parent / "cartera")
 CREDITOR = "BENCH"
 PG_URL = "postgres://postgres@127.0.0.1:5432/"
 DEFAULT_NAME = "cartera_bench_reports"
-FORBIDDEN = {"cartera_bench", "cartera_bench_run"}  # other benchmarks' databases
+# Other benchmarks' databases (the template is only ever read).
+FORBIDDEN = {"cartera_bench", "cartera_bench_run", "cartera_bench_base"}
 
 
 def log(message: str) -> None:
@@ -65,8 +76,36 @@ def psql(sql: str, database: str = "postgres") -> None:
     )
 
 
-def build(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+def copy_template(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    """This benchmark's database as a copy of an imported portfolio, migrated and vacuumed."""
     timings: dict[str, Any] = {}
+    psql(f'DROP DATABASE IF EXISTS "{args.name}" WITH (FORCE)')
+    started = time.perf_counter()
+    for attempt in range(60):
+        try:
+            psql(f'CREATE DATABASE "{args.name}" TEMPLATE "{args.from_template}"')
+            break
+        except subprocess.CalledProcessError as error:
+            # Someone is connected to the template: wait, never disconnect them.
+            if b"being accessed by other users" not in (error.stderr or b"") or attempt == 59:
+                raise
+            log("template in use, retrying in 5 s")
+            time.sleep(5)
+    timings["copy"] = round(time.perf_counter() - started, 1)
+    timings["migrate"], _ = sh([CARTERA, "migrate", "--no-input"], env)
+    started = time.perf_counter()
+    psql("VACUUM ANALYZE", args.name)
+    timings["vacuum_analyze"] = round(time.perf_counter() - started, 1)
+    return timings
+
+
+def build(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    if args.from_template:
+        timings = copy_template(args, env)
+        if not args.no_history:
+            timings.update(run_and_history(args, env))
+        return timings
+    timings = {}
     psql(f'DROP DATABASE IF EXISTS "{args.name}" WITH (FORCE)')
     psql(f'CREATE DATABASE "{args.name}"')
     timings["migrate"], _ = sh([CARTERA, "migrate", "--no-input"], env)
@@ -128,6 +167,13 @@ def build(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
             env,
         )
         psql("ANALYZE", args.name)
+    timings.update(run_and_history(args, env))
+    return timings
+
+
+def run_and_history(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    """The day's run, then the 15 months of history before it in SQL, then ANALYZE."""
+    timings: dict[str, Any] = {}
     timings["run"], _ = sh(
         [
             CARTERA,
@@ -165,23 +211,68 @@ def build(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     return timings
 
 
+def backend_cpu() -> float | None:
+    """CPU seconds (user + system) used so far by this connection's PostgreSQL backend."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(function: Callable[[], Any], repeat: int) -> dict[str, Any]:
     from django.db import connection, reset_queries
 
     function()  # untimed: caches, connection
     seconds = []
     queries = 0
+    cpu = 0.0
+    server_before = backend_cpu()
     for _ in range(repeat):
         reset_queries()
+        cpu_started = time.process_time()
         started = time.perf_counter()
         function()
         seconds.append(time.perf_counter() - started)
+        cpu += time.process_time() - cpu_started
         queries = len(connection.queries)
+    server_after = backend_cpu()
+    server = None
+    if server_before is not None and server_after is not None:
+        # Less the few /proc reads' own statements: negligible next to a report.
+        server = round((server_after - server_before) / repeat, 3)
     return {
         "best": round(min(seconds), 3),
         "median": round(statistics.median(seconds), 3),
         "queries": queries,
+        "cpu_client": round(cpu / repeat, 3),
+        "cpu_server": server,
     }
+
+
+def explained(function: Callable[[], Any]) -> list[str]:
+    """`EXPLAIN (ANALYZE, BUFFERS)` of each SELECT the report runs (run once more for it)."""
+    from django.db import connection
+
+    plans: list[str] = []
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if not many and sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+                plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        function()
+    return plans
 
 
 def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
@@ -198,6 +289,7 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     from django.test import Client
 
     from cartera.portfolio.models import Creditor
+    from cartera.reports.aging import aging_report
     from cartera.reports.forecast import forecast_backtest, forecast_compute
     from cartera.reports.kpis import kpis_compute, kpis_series, month_ends_before
     from cartera.reports.productivity import (
@@ -223,6 +315,17 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     month_start = (d.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     month_start -= datetime.timedelta(days=1)  # the month end two months back
     reports: dict[str, Callable[[], Any]] = {
+        # `cartera aging` in process (issue 2): today and 90 days ago, by creditor and debtor.
+        "aging (issue 2), today, by creditor": lambda: aging_report(creditors=[creditor], as_of=d),
+        "aging (issue 2), today, by debtor": lambda: aging_report(
+            creditors=[creditor], as_of=d, by="debtor"
+        ),
+        "aging (issue 2), 90 days ago, by creditor": lambda: aging_report(
+            creditors=[creditor], as_of=past
+        ),
+        "aging (issue 2), 90 days ago, by debtor": lambda: aging_report(
+            creditors=[creditor], as_of=past, by="debtor"
+        ),
         "kpis, today, 90 days": lambda: kpis_compute(creditor_ids=ids, as_of=d, days=90),
         "kpis, 90 days ago": lambda: kpis_compute(creditor_ids=ids, as_of=past, days=90),
         "kpis trend, 12 month ends": lambda: kpis_series(
@@ -274,10 +377,18 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         ),
     }
     results: dict[str, Any] = {}
+
+    def wanted(name: str) -> bool:
+        return not args.only or any(part in name for part in args.only.split(","))
+
     for name, function in reports.items():
+        if not wanted(name):
+            continue
         log(name)
         results[name] = timed(function, args.repeat)
-        log(f"  {results[name]}")
+        if args.explain:
+            results[name]["plans"] = explained(function)
+        log(f"  {dict((k, v) for k, v in results[name].items() if k != 'plans')}")
     user = get_user_model().objects.filter(username="bench-reports").first()
     if user is None:
         user = get_user_model().objects.create_superuser("bench-reports", password="bench-1-x")
@@ -297,6 +408,8 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         "export: provision PDF": "/reports/provision/?export=pdf&",
     }
     for name, path in pages.items():
+        if not wanted(name):
+            continue
         url = path + ("&" if "?" in path else "?") + query.lstrip("?")
         url = url.replace("&&", "&").replace("?&", "?")
 
@@ -308,7 +421,7 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         results[name] = timed(get, args.repeat)
         log(f"  {results[name]}")
     cli = []
-    for _ in range(args.repeat):
+    for _ in range(args.repeat if wanted("cartera report kpis") else 0):
         seconds, _out = sh(
             [
                 CARTERA,
@@ -324,11 +437,12 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
             env,
         )
         cli.append(seconds)
-    results["cartera report kpis (process)"] = {
-        "best": round(min(cli), 3),
-        "median": round(statistics.median(cli), 3),
-        "queries": None,
-    }
+    if cli:
+        results["cartera report kpis (process)"] = {
+            "best": round(min(cli), 3),
+            "median": round(statistics.median(cli), 3),
+            "queries": None,
+        }
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -360,8 +474,20 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--from-template",
+        metavar="NAME",
+        help="build by copying this imported portfolio's database instead of importing",
+    )
+    parser.add_argument(
+        "--no-history", action="store_true", help="with --from-template: no run, no history"
+    )
+    parser.add_argument("--only", help="measure only the reports whose name contains one of these")
+    parser.add_argument("--explain", action="store_true", help="keep each statement's plan")
     args = parser.parse_args()
-    if args.name in FORBIDDEN:
+    if args.from_template:
+        args.build = True
+    if args.name in FORBIDDEN or args.name == args.from_template:
         sys.exit(f"{args.name} belongs to another benchmark: choose another --name")
     env = dict(os.environ)
     env["DATABASE_URL"] = f"{PG_URL}{args.name}"
@@ -389,13 +515,15 @@ def main() -> None:
         f"{os.cpu_count()} CPUs, load {record['machine']['load_before'][0]:.2f} → "
         f"{record['machine']['load_after'][0]:.2f}"
     )
-    print(f"{'report':45} {'best s':>8} {'median s':>9} {'queries':>8}")
+    print(f"{'report':45} {'best s':>8} {'median s':>9} {'queries':>8} {'CPU py':>7} {'CPU pg':>7}")
     for name, figures in record["measure"].items():
         if name == "rows":
             continue
+        cpu = [figures.get("cpu_client"), figures.get("cpu_server")]
         print(
             f"{name:45} {figures['best']:8.3f} {figures['median']:9.3f} "
-            f"{figures['queries'] if figures['queries'] is not None else '-':>8}"
+            f"{figures['queries'] if figures['queries'] is not None else '-':>8} "
+            + " ".join(f"{c:7.3f}" if c is not None else f"{'-':>7}" for c in cpu)
         )
     print("rows:", json.dumps(record["measure"]["rows"]))
     if "build" in record:

@@ -2,8 +2,11 @@
 
     # once: a fresh database with the benchmark portfolio, collectors, today's run
     .venv/bin/python benchmarks/workdesk.py --prepare --db postgres
+    # or, much faster, from a copy of the foundation benchmark's database (portfolio imported)
+    .venv/bin/python benchmarks/workdesk.py --prepare --from-template cartera_bench_base \
+        --as-of 2026-11-24
     # then, as often as wanted
-    .venv/bin/python benchmarks/workdesk.py --db postgres
+    .venv/bin/python benchmarks/workdesk.py --db postgres --as-of 2026-11-24
 
 `--prepare` drops and recreates the database (PostgreSQL `cartera_bench_workdesk`, or
 `benchmarks/out/workdesk.sqlite3`), migrates it, adds creditor BENCH, generates the portfolio
@@ -16,8 +19,10 @@ today on 1% and a promise broken yesterday on 0.5%.
 The measurement runs in this process: Django's test client (no network), logged in as the first
 collector (and as the supervisor for the team's pages), each request `--repeat` times after one
 untimed warm-up; the figure is the wall time of the whole request (middleware, view, queries,
-template), with its number of queries. A summary table goes to stdout and everything to
-`benchmarks/out/workdesk-<db>-<timestamp>.json`. The issue's target is 300 ms per page.
+template), with its number of queries and the CPU time this process spent on it (the
+database server's is not included; on a busy machine it is the steadier figure). A summary
+table goes to stdout and everything to `benchmarks/out/workdesk-<db>-<timestamp>.json`. The
+issue's target is 300 ms per page.
 """
 
 from __future__ import annotations
@@ -72,7 +77,20 @@ def fresh_database(args: argparse.Namespace) -> None:
 
         with psycopg.connect(PG_URL + "postgres", autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{args.pg_name}" WITH (FORCE)')
-            connection.execute(f'CREATE DATABASE "{args.pg_name}"')
+            if not args.from_template:
+                connection.execute(f'CREATE DATABASE "{args.pg_name}"')
+                return
+            # PostgreSQL refuses to copy a database somebody is connected to: wait a little.
+            for attempt in range(30):
+                try:
+                    connection.execute(
+                        f'CREATE DATABASE "{args.pg_name}" TEMPLATE "{args.from_template}"'
+                    )
+                    return
+                except psycopg.errors.ObjectInUse:
+                    log(f"{args.from_template} is in use, retrying ({attempt + 1}/30)")
+                    time.sleep(5)
+            sys.exit(f"could not copy {args.from_template}: somebody stays connected to it")
     else:
         for suffix in ("", "-wal", "-shm"):
             path = OUT / f"workdesk.sqlite3{suffix}"
@@ -84,9 +102,21 @@ def prepare(args: argparse.Namespace, as_of: datetime.date) -> dict[str, float]:
     """Everything before the measurement; {step: seconds}."""
     timings: dict[str, float] = {}
     OUT.mkdir(parents=True, exist_ok=True)
-    log(f"fresh database ({args.db})")
+    log(
+        f"fresh database ({args.db})"
+        + (f" from {args.from_template}" if args.from_template else "")
+    )
+    start = time.perf_counter()
     fresh_database(args)
+    timings["create_database"] = time.perf_counter() - start
     timings["migrate"] = cli(args, "migrate", "--verbosity", "0")
+    if args.from_template:
+        from cartera.portfolio.models import Creditor
+
+        if not Creditor.objects.filter(code=CREDITOR).exists():
+            sys.exit(f"{args.from_template} has no creditor {CREDITOR}: not a foundation database")
+        day_prepare(args, as_of, timings)
+        return timings
     cli(
         args, "creditor", "add", CREDITOR, "--name", "Bench", "--country", "CO", "--currency", "COP"
     )
@@ -107,6 +137,14 @@ def prepare(args: argparse.Namespace, as_of: datetime.date) -> dict[str, float]:
             "--out",
             str(data),
         )
+    imports_run(args, as_of, data, timings)
+    day_prepare(args, as_of, timings)
+    return timings
+
+
+def imports_run(
+    args: argparse.Namespace, as_of: datetime.date, data: Path, timings: dict[str, float]
+) -> None:
     for kind in ("debtors", "documents", "payments"):
         log(f"importing {kind}")
         # Other work may add migrations meanwhile; the CLI refuses a database behind them.
@@ -123,6 +161,10 @@ def prepare(args: argparse.Namespace, as_of: datetime.date) -> dict[str, float]:
             "--format",
             "json",
         )
+
+
+def day_prepare(args: argparse.Namespace, as_of: datetime.date, timings: dict[str, float]) -> None:
+    """What comes after the portfolio: the team, the day's run and a working day's traces."""
     log("collectors, assignment rule")
     team_create(args.collectors)
     log("daily run")
@@ -137,7 +179,6 @@ def prepare(args: argparse.Namespace, as_of: datetime.date) -> dict[str, float]:
 
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    return timings
 
 
 def team_create(collectors: int) -> None:
@@ -250,18 +291,21 @@ def timed(client: Any, url: str, repeat: int) -> dict[str, Any]:
     response = client.get(url)
     if response.status_code != 200:
         sys.exit(f"GET {url} answered {response.status_code}")
-    seconds = []
+    seconds, cpu = [], []
     queries = 0
     for _ in range(repeat):
         with CaptureQueriesContext(connection) as captured:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
             seconds.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         queries = len(captured.captured_queries)
     return {
         "url": url,
         "best_ms": round(min(seconds) * 1000, 1),
         "median_ms": round(statistics.median(seconds) * 1000, 1),
+        # This process only (Django, the template); the database server's time is not in it.
+        "cpu_median_ms": round(statistics.median(cpu) * 1000, 1),
         "queries": queries,
         "bytes": len(response.content),
     }
@@ -288,7 +332,10 @@ def measure(repeat: int) -> list[dict[str, Any]]:
     def add(label: str, url: str, who: Client = client) -> dict[str, Any]:
         row = {"page": label, **timed(who, url, repeat)}
         results.append(row)
-        log(f"{label}: best {row['best_ms']} ms, median {row['median_ms']} ms, {row['queries']} q")
+        log(
+            f"{label}: best {row['best_ms']} ms, median {row['median_ms']} ms, "
+            f"cpu {row['cpu_median_ms']} ms, {row['queries']} q"
+        )
         return row
 
     add("worklist, page 1", reverse("home"))
@@ -353,7 +400,15 @@ def main() -> None:
     parser.add_argument("--as-of", type=datetime.date.fromisoformat, default=datetime.date.today())
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pg-name", default="cartera_bench_workdesk")
+    parser.add_argument(
+        "--from-template",
+        metavar="NAME",
+        help="with --prepare: start from a copy of PostgreSQL database NAME holding the "
+        "portfolio (e.g. cartera_bench_base) instead of importing it",
+    )
     args = parser.parse_args()
+    if args.from_template and (args.db != "postgres" or not args.prepare):
+        parser.error("--from-template goes with --prepare and --db postgres")
 
     os.environ["DATABASE_URL"] = database_url(args)
     os.environ.setdefault("CARTERA_HOME", str(OUT / "home"))
@@ -365,6 +420,7 @@ def main() -> None:
 
     # The test client talks to "testserver"; the clock is the portfolio's day.
     settings.ALLOWED_HOSTS = ["*"]
+    load_before = os.getloadavg()
     timings = prepare(args, args.as_of) if args.prepare else {}
     import time_machine
 
@@ -380,6 +436,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "python": sys.version,
             # Other work on the machine slows every figure: record how busy it was.
+            "load_average_before": load_before,
             "load_average_after": os.getloadavg(),
         },
         "args": {k: str(v) for k, v in vars(args).items()},
@@ -391,13 +448,16 @@ def main() -> None:
     path.write_text(json.dumps(report, indent=2))
     print(f"\nworkdesk on {args.db}, {args.debtors:,} debtors / {args.documents:,} documents")
     print(f"1/5/15-minute load average after the measurement: {os.getloadavg()}")
-    print(f"{'page':<48} {'best ms':>8} {'median':>8} {'queries':>8}  target {TARGET_MS} ms")
+    print(
+        f"{'page':<48} {'best ms':>8} {'median':>8} {'cpu ms':>8} {'queries':>8}"
+        f"  target {TARGET_MS} ms"
+    )
     for row in results:
         if "best_ms" in row:
             verdict = "ok" if row["median_ms"] <= TARGET_MS else "OVER"
             print(
                 f"{row['page']:<48} {row['best_ms']:>8} {row['median_ms']:>8} "
-                f"{row['queries']:>8}  {verdict}"
+                f"{row['cpu_median_ms']:>8} {row['queries']:>8}  {verdict}"
             )
         else:
             print(f"scale: {json.dumps({k: v for k, v in row.items() if k != 'page'})}")

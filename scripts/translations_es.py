@@ -1846,6 +1846,14 @@ ES = {
     "%(n)s promise": ("%(n)s promesa", "%(n)s promesas"),
     "Each payment is credited to the collector who held the account on the payment's date, as the daily runs recorded it; payments from before the first recorded run go to the account's current collector.": "Cada pago se acredita al gestor que tenía la cuenta en la fecha del pago, según lo registraron las corridas diarias; los pagos anteriores a la primera corrida registrada van al gestor actual de la cuenta.",
     "Money collected counts each payment for the collector who held the account on the payment's date, as the daily runs recorded it (payments from before an account's first recorded run go to its current collector), the same rule as the productivity report. Click an amount to see its payments.": "El dinero recaudado cuenta cada pago para el gestor que tenía la cuenta en la fecha del pago, según lo registraron las corridas diarias (los pagos anteriores a la primera corrida registrada de una cuenta van a su gestor actual), la misma regla del informe de productividad. Haga clic en un valor para ver sus pagos.",
+    "preferences": "preferencias",
+    "the annual rate cannot be negative": "la tasa anual no puede ser negativa",
+    "at least one installment is needed": "se necesita al menos una cuota",
+    "at most 600 installments": "máximo 600 cuotas",
+    "the principal must be more than zero": "el capital debe ser mayor que cero",
+    "the down payment cannot be negative": "la cuota inicial no puede ser negativa",
+    "the down payment must be less than the principal": "la cuota inicial debe ser menor que el capital",
+    "%(amount)s %(currency)s is too little to split into %(count)s installments": "%(amount)s %(currency)s es muy poco para dividir en %(count)s cuotas",
 }
 
 

@@ -37,10 +37,12 @@ def _migration_data(request: pytest.FixtureRequest, django_db_blocker: Any) -> I
     Browser tests need a transactional database (the live server reads what they write) and
     Django empties every table after each of them, the default approval matrix included; the
     tests that follow in the same process expect a migrated database, as users have. Autouse
-    fixtures are set up before the `db` fixture, so the rows are written outside its rollback.
+    fixtures are set up before the database fixtures, so the rows are written outside the
+    `db` fixture's rollback.
     """
     global _tables_emptied
-    if _tables_emptied and "db" in request.fixturenames:
+    uses_db = {"db", "transactional_db"} & set(request.fixturenames)
+    if _tables_emptied and uses_db:
         from django.apps import apps
 
         with django_db_blocker.unblock():

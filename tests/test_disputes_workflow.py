@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -140,7 +141,7 @@ def test_a_rejected_dispute_credits_nothing_and_an_erp_creditor_credits_in_its_e
 
 
 def test_categories_are_configurable_with_their_own_deadlines(
-    creditor, uno, dos, as_laura, settings
+    creditor, uno, dos, as_laura, settings, admin_client
 ):
     settings.CARTERA_DISPUTE_SLA_DAYS = 15
     DisputeCategoryOption.objects.create(code="wrong_customer", label="Wrong customer", sla_days=5)
@@ -155,10 +156,18 @@ def test_categories_are_configurable_with_their_own_deadlines(
     assert "price" not in codes and codes["wrong_customer"].sla_days == 5
     assert (codes["quality"].label, codes["other"].sla_days) == ("Calidad", 15)
 
-    assert dispute(uno, as_laura, "FV-1", category="wrong_customer").sla_due_on == day(5)
+    wrong = dispute(uno, as_laura, "FV-1", category="wrong_customer")
+    assert wrong.sla_due_on == day(5)
     assert dispute(uno, as_laura, "FV-2", category="quality").sla_due_on == day(30)
+    # The administrator's names, not the codes, wherever a dispute is named (audit, admin).
+    with translation.override("en"):
+        assert str(wrong) == f"Dispute #{wrong.pk} (Wrong customer)"
+    assert Dispute.objects.get(category="quality").category_label == "Calidad"
     with pytest.raises(NegotiationError, match="unknown dispute category 'price'"):
         dispute(dos, as_laura, "FV-3", category="price")
+    listing = admin_client.get(reverse("admin:negotiation_dispute_changelist")).content.decode()
+    assert "Wrong customer" in listing and "Calidad" in listing
+    assert ">wrong_customer<" not in listing
 
 
 def test_an_owner_works_for_the_creditor(creditor, uno, as_laura, laura, sofia, as_sofia):

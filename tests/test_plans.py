@@ -11,6 +11,7 @@ import sys
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -140,8 +141,20 @@ def test_impossible_plans_are_refused_with_the_reason(kwargs, message):
         "first_date": D(2026, 12, 1),
     }
     values.update(kwargs)
-    with pytest.raises(PlanError, match=message):
+    with translation.override("en"), pytest.raises(PlanError, match=message):
         plan_build(**values)
+
+
+def test_refusals_speak_the_users_language():
+    """The account page shows these reasons to collectors, in Spanish by default."""
+    with translation.override("es"), pytest.raises(PlanError, match="al menos una cuota"):
+        plan_build(
+            principal=Decimal(1000), installments=0, currency="COP", first_date=D(2026, 12, 1)
+        )
+    with translation.override("es"), pytest.raises(PlanError, match="muy poco para dividir en 4"):
+        plan_build(
+            principal=Decimal("0.02"), installments=4, currency="USD", first_date=D(2026, 12, 1)
+        )
 
 
 @settings(max_examples=300, deadline=None)

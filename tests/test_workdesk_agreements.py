@@ -147,6 +147,25 @@ def test_within_the_limit_the_proposal_is_active_at_once(client, debtor, team):
     assert pdf.content.startswith(b"%PDF")
 
 
+def test_agreement_items_on_the_timeline_have_their_own_icon(client, debtor, team):
+    client.force_login(team["cobradora"])
+    calculate_and_propose(client, debtor, installments="3")
+    page = client.get(reverse("workdesk:account", args=[debtor.pk])).content.decode()
+    timeline = page.split('class="timeline"')[1].split("</ol>")[0]
+    items = re.findall(
+        r'<li class="k-agreement">\s*<span class="icon" aria-hidden="true">([^<]*)<', timeline
+    )
+    # Proposed and approved; the stylesheet draws the icon, so no stray glyph ("•").
+    assert items == ["", ""]
+    # Drawn from the app's own static files, tinted like the other kinds.
+    css = b"".join(client.get("/static/cartera/cartera.css").streaming_content).decode()
+    rule = css.split(".timeline .k-agreement .icon::before")[1].split("}")[0]
+    assert 'url("../workdesk/icons/agreement.svg")' in rule
+    icon = client.get("/static/workdesk/icons/agreement.svg")
+    assert icon.status_code == 200 and icon["Content-Type"].startswith("image/svg+xml")
+    assert b"<svg" in b"".join(icon.streaming_content)
+
+
 def test_with_htmx_the_proposal_answers_the_account_section(client, debtor, team):
     client.force_login(team["cobradora"])
     english(client)

@@ -134,6 +134,7 @@ def test_a_collector_opens_a_dispute_in_a_configurable_category_with_a_file(
     account = client.get(response["Location"]).content.decode()
     assert reverse("workdesk:dispute_detail", args=[dispute.pk]) in account
     assert "Wrong customer" in account
+    assert "Dispute opened: Wrong customer" in account  # the timeline, too
     shown = page(client, dispute).content.decode()
     for text in ("Wrong customer", document.number, "remision.pdf", "la factura es de otra sede"):
         assert text in shown, text

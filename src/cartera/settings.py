@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "cartera.workdesk.middleware.IdleTimeoutMiddleware",
+    # After the idle timeout: a logged-in user's pages in the language they saved.
+    "cartera.workdesk.middleware.UserLanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
@@ -121,6 +123,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": env_str("CARTERA_TEST_SQLITE", "") or None}
 else:
+    # Reports aggregate millions of ledger rows: the server's JIT spends seconds compiling those
+    # plans before running them, and the default 4 MB of work memory spills their sums to disk.
+    server_options = "-c jit=off -c work_mem=" + env_str("CARTERA_PG_WORK_MEM", "32MB")
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} {server_options}".strip()
     # Lets two test runs share one PostgreSQL server without dropping each other's database.
     DATABASES["default"]["TEST"] = {"NAME": env_str("CARTERA_TEST_DB_NAME", "") or None}
 

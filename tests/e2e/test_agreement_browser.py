@@ -14,7 +14,6 @@ from cartera.negotiation.models import (
     Agreement,
     AgreementInstallment,
     AgreementStatus,
-    ApprovalLimit,
 )
 from cartera.portfolio.models import ContactPoint
 from cartera.portfolio.payments import payment_apply, payment_record
@@ -22,25 +21,11 @@ from tests.workdesk_support import PASSWORD, accounts_of, person, portfolio_buil
 
 pytestmark = pytest.mark.slow
 
-# What the first migration writes; a transactional test flushes it, so it is written again.
-LIMITS = {
-    "collector": {
-        "max_installments": 6,
-        "max_discount_percent": 0,
-        "max_waived_minor": 0,
-        "max_rate_below_list": 0,
-    },
-    "supervisor": {"max_installments": 36, "max_discount_percent": 30},
-    "admin": {},
-}
-
 
 @pytest.fixture
 def office(transactional_db, creditor, load, write_file, settings, tmp_path):
     """Acme with six debtors shared between two collectors, today's run done."""
     settings.CARTERA_HOME = tmp_path
-    for role, values in LIMITS.items():
-        ApprovalLimit.objects.get_or_create(creditor=None, role=role, defaults=values)
     team = {
         "cobradora": person("cobradora", "collector", creditor),
         "cobrador": person("cobrador", "collector", creditor),

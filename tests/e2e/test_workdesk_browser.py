@@ -140,3 +140,24 @@ def test_a_user_of_another_creditor_cannot_reach_them(new_page, office, creditor
     assert acme_debtor.name not in page.content()
     response = page.goto(f"/team/?creditor={creditor.pk}")
     assert response.status == 404
+
+
+def test_a_collector_who_switches_to_english_gets_it_on_another_browser(new_page, office, shot):
+    page = new_page()
+    log_in(page, "cobradora")
+    assert page.locator("html").get_attribute("lang") == "es"
+    # The header's selector submits itself on change (and has a button without JavaScript).
+    page.select_option("#language", "en")
+    page.wait_for_load_state()
+    page.locator("html[lang=en]").wait_for()
+    assert page.get_by_role("heading", name="My worklist").count() == 1
+    shot(page, "worklist-en")
+
+    # Another browser: no cookie of its own, Spanish until the user is known.
+    other = new_page()
+    other.goto("/login/")
+    assert other.locator("html").get_attribute("lang") == "es"
+    log_in(other, "cobradora")
+    assert other.locator("html").get_attribute("lang") == "en"
+    assert other.get_by_role("link", name="Worklist").count() == 1
+    assert other.locator("#language").input_value() == "en"

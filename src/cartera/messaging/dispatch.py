@@ -43,6 +43,7 @@ from cartera.messaging.backends import (
     TransientError,
     backend_for,
 )
+from cartera.messaging.batchsql import among
 from cartera.messaging.gate import CHANNEL_POINT_KINDS, Gate, Verdict
 from cartera.messaging.models import (
     Channel,
@@ -234,15 +235,17 @@ def dispatch_prepare(messages: Sequence[Message], *, now: datetime.datetime) -> 
     for chunk in _chunks(debtor_ids):
         debtors.update(
             (d.pk, d)
-            for d in Debtor.objects.filter(pk__in=chunk).only(
+            for d in Debtor.objects.filter(among("pk", chunk)).only(
                 "pk", "creditor_id", "country", "kind", "timezone", "name"
             )
         )
-        for point in ContactPoint.objects.filter(debtor_id__in=chunk).order_by("pk"):
+        for point in ContactPoint.objects.filter(among("debtor_id", chunk)).order_by("pk"):
             points[point.debtor_id].append(point)
     for chunk in _chunks(ids):
         overridden.update(
-            GateOverride.objects.filter(message_id__in=chunk).values_list("message_id", flat=True)
+            GateOverride.objects.filter(among("message_id", chunk)).values_list(
+                "message_id", flat=True
+            )
         )
     relevance = Relevance(messages)
 
@@ -561,6 +564,23 @@ def _hand_over(ready: Ready, worker_id: str, now: datetime.datetime) -> bool:
     return True
 
 
+def claimed_messages(ids: Sequence[int], *, worker_id: str) -> list[Message]:
+    """The messages `ids` that `worker_id` still holds, oldest due first, ready to prepare."""
+    # Read by id alone, and the lease checked here: with the lease in the WHERE clause,
+    # PostgreSQL may scan every `sending` row through that partial index when its statistics
+    # are old (measured: 2.5 s a batch once 100,000 rows were `sending`), not the 1,000 ids.
+    rows = [
+        m
+        for chunk in _chunks(sorted(ids))
+        # Rewritten before the hand-over: not worth reading.
+        for m in Message.objects.filter(among("pk", chunk)).defer(
+            "subject", "body_text", "body_html", "payload"
+        )
+    ]
+    held = [m for m in rows if m.status == MessageStatus.SENDING and m.leased_by == worker_id]
+    return sorted(held, key=lambda m: (m.next_attempt_at, m.pk))
+
+
 def dispatch_batch(
     ids: Sequence[int],
     *,
@@ -571,16 +591,7 @@ def dispatch_batch(
 ) -> DrainCounts:
     """Process the messages `ids` that `worker_id` has just claimed."""
     counts = DrainCounts()
-    messages = [
-        m
-        for chunk in _chunks(sorted(ids))
-        for m in Message.objects.filter(
-            pk__in=chunk, status=MessageStatus.SENDING, leased_by=worker_id
-        )
-        # Rewritten before the hand-over: not worth reading.
-        .defer("subject", "body_text", "body_html", "payload")
-        .order_by("next_attempt_at", "pk")
-    ]
+    messages = claimed_messages(ids, worker_id=worker_id)
     now = clock()
     prepared = dispatch_prepare(messages, now=now)
     for channel in {r.message.channel for r in prepared.ready} - backends.keys():

@@ -31,6 +31,7 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from cartera.messaging.batchsql import among
 from cartera.messaging.jurisdictions import (
     ANY_COUNTRY,
     CHANNELS,
@@ -626,7 +627,7 @@ class Gate:
             rows = (
                 row
                 for chunk in _chunks(self._ids)
-                for row in contacts.filter(debtor_id__in=chunk).values_list(*fields)
+                for row in contacts.filter(among("debtor_id", chunk)).values_list(*fields)
             )
         history = self._history
         for debtor_id, at, kind, reached in rows:
@@ -643,8 +644,8 @@ class Gate:
         # overdue one is disputed): a few, whatever the batch size.
         for chunk in _chunks(sorted(self._disputed)):
             documents = Document.objects.filter(
+                among("debtor_id", chunk),
                 creditor_id=creditor_id,
-                debtor_id__in=chunk,
                 status=DocumentStatus.OPEN,
                 balance_minor__gt=0,
             ).values_list("debtor_id", "id", "due_date")
@@ -664,7 +665,7 @@ class Gate:
             fields = ["debtor_id", "kind", "value", "valid", "do_not_contact"]
             consent_fields = list(CONSENT_FIELDS.values())
             for chunk in _chunks(self._ids):
-                rows = ContactPoint.objects.filter(debtor_id__in=chunk).values_list(
+                rows = ContactPoint.objects.filter(among("debtor_id", chunk)).values_list(
                     *fields, *consent_fields
                 )
                 for row in rows.order_by():

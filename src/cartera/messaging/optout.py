@@ -7,6 +7,9 @@ a debtor may unsubscribe from an email months old.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,6 +18,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
 from django.utils.translation import gettext
 
 from cartera.core.audit import Actor, audit_record
@@ -55,10 +59,28 @@ def _signer(secret: str) -> signing.Signer:
     return signing.Signer(key=secret, salt=SALT)
 
 
+@lru_cache(maxsize=4)
+def _keyed_mac(secret: str) -> hmac.HMAC:
+    """The HMAC `_signer(secret)` computes, with its key already derived.
+
+    `Signer.sign` derives the key from the salt and the secret again for every value, a third
+    of the cost of signing; every email carries a link, so the derived key is kept here and
+    copied per token. `optout_token` gives exactly `Signer.sign` (a test compares them).
+    """
+    signer = _signer(secret)
+    salt = force_bytes(signer.salt) + b"signer"
+    key = hashlib.new(signer.algorithm, salt + force_bytes(signer.key)).digest()
+    return hmac.new(key, digestmod=signer.algorithm)
+
+
 def optout_token(*, contact_point_id: int, channel: str) -> str:
     if channel not in _SHORT:
         raise ValueError(f"unknown channel {channel!r}")
-    return _signer(settings.SECRET_KEY).sign(f"{contact_point_id}{_SHORT[channel]}")
+    value = f"{contact_point_id}{_SHORT[channel]}"
+    mac = _keyed_mac(settings.SECRET_KEY).copy()
+    mac.update(value.encode())
+    signature = base64.urlsafe_b64encode(mac.digest()).strip(b"=").decode()
+    return f"{value}{_signer(settings.SECRET_KEY).sep}{signature}"
 
 
 def optout_url(*, contact_point: ContactPoint, channel: str) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from cartera.messaging.batchsql import among
 from cartera.messaging.models import Message
 from cartera.negotiation.models import DisputeDocument, Promise, PromiseStatus
 from cartera.portfolio.models import Document
@@ -72,14 +73,14 @@ class Relevance:
         named = sorted({int(pk) for m in messages for pk in (m.document_ids or [])})
         whole = sorted({m.debtor_id for m in messages if not m.document_ids})
         for chunk in _chunks(named):
-            for pk, debtor_id, balance, due in Document.objects.filter(pk__in=chunk).values_list(
-                "pk", "debtor_id", "balance_minor", "due_date"
-            ):
+            for pk, debtor_id, balance, due in Document.objects.filter(
+                among("pk", chunk)
+            ).values_list("pk", "debtor_id", "balance_minor", "due_date"):
                 self._documents[pk] = (debtor_id, balance, due)
         for chunk in _chunks(whole):
-            rows = Document.objects.filter(debtor_id__in=chunk, balance_minor__gt=0).values_list(
-                "pk", "debtor_id", "balance_minor", "due_date"
-            )
+            rows = Document.objects.filter(
+                among("debtor_id", chunk), balance_minor__gt=0
+            ).values_list("pk", "debtor_id", "balance_minor", "due_date")
             for pk, debtor_id, balance, due in rows.order_by():
                 self._open_by_debtor[debtor_id].append((pk, balance, due))
         candidates = sorted(
@@ -88,9 +89,9 @@ class Relevance:
         )
         for chunk in _chunks(candidates):
             self._disputed.update(
-                DisputeDocument.objects.filter(is_open=True, document_id__in=chunk).values_list(
-                    "document_id", flat=True
-                )
+                DisputeDocument.objects.filter(
+                    among("document_id", chunk), is_open=True
+                ).values_list("document_id", flat=True)
             )
         strategy = [m for m in messages if from_strategy(m.origin)]
         if not strategy:
@@ -101,7 +102,7 @@ class Relevance:
         by_id: dict[int, tuple[int, datetime.datetime, set[int]]] = {}
         for chunk in _chunks(debtors):
             promises = Promise.objects.filter(
-                debtor_id__in=chunk,
+                among("debtor_id", chunk),
                 status__in=(PromiseStatus.PENDING, PromiseStatus.KEPT),
                 created_at__gt=since,
             ).values_list("pk", "debtor_id", "created_at")
@@ -110,9 +111,9 @@ class Relevance:
                 promise_ids.append(pk)
         through = Promise.documents.through
         for chunk in _chunks(sorted(promise_ids)):
-            for promise_id, document_id in through.objects.filter(promise_id__in=chunk).values_list(
-                "promise_id", "document_id"
-            ):
+            for promise_id, document_id in through.objects.filter(
+                among("promise_id", chunk)
+            ).values_list("promise_id", "document_id"):
                 by_id[promise_id][2].add(document_id)
         for debtor_id, created, documents in by_id.values():
             self._promises[debtor_id].append((created, documents))

@@ -47,6 +47,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localdate
 
 from cartera.core.money import exponent, from_minor
+from cartera.messaging.batchsql import among
 from cartera.messaging.defaults import LAYOUT_TEXTS
 from cartera.messaging.models import Channel, ChannelSettings, Message, Template
 from cartera.messaging.optout import optout_token, public_url
@@ -664,6 +665,21 @@ class Rendered:
     sms: SmsInfo | None = None
 
 
+class _Documents(list[dict[str, Any]]):
+    """A message's documents for its template, where `documents.0` finds the first at once.
+
+    Django looks `documents.0` up as `documents["0"]` first; on a plain list that fails, and
+    Django then tries an attribute, calls `dir()` on the list and only then indexes with 0:
+    a fifth of the time of rendering the shipped templates (measured). Here `"0"` indexes
+    directly; every other key fails as on a list, so Django's fallbacks see the same thing.
+    """
+
+    def __getitem__(self, index: Any) -> Any:
+        if type(index) is str and index.isdigit():
+            return list.__getitem__(self, int(index))
+        return list.__getitem__(self, index)
+
+
 def _plain(text: str) -> str:
     """A plain `str` of Django's rendered output (a SafeString): whoever puts a rendered
     message into a page of their own must have it escaped there."""
@@ -744,7 +760,7 @@ class Renderer:
         promise_ids = {m.promise_id for m in messages if m.promise_id} - self._promises.keys()
         for chunk in _chunks(sorted(promise_ids)):
             for pk, amount, currency, promised, status in Promise.objects.filter(
-                pk__in=chunk
+                among("pk", chunk)
             ).values_list("pk", "amount_minor", "currency", "promised_date", "status"):
                 self._promises[pk] = _PromiseRow(amount, currency, promised, status)
         payment_ids = {
@@ -752,7 +768,7 @@ class Renderer:
         } - self._payments.keys()
         for chunk in _chunks(sorted(payment_ids)):
             for pk, amount, currency, day, reference in Payment.objects.filter(
-                pk__in=chunk, creditor=self.creditor
+                among("pk", chunk), creditor=self.creditor
             ).values_list("pk", "amount_minor", "currency", "date", "reference"):
                 self._payments[pk] = _PaymentRow(amount, currency, day, reference)
         agreement_ids = {m.origin_ref for m in messages if m.origin == "agreement" and m.origin_ref}
@@ -765,7 +781,9 @@ class Renderer:
 
     def _load_debtors(self, debtor_ids: set[int]) -> None:
         for chunk in _chunks(sorted(debtor_ids)):
-            for row in Debtor.objects.filter(pk__in=chunk, creditor=self.creditor).values_list(
+            for row in Debtor.objects.filter(
+                among("pk", chunk), creditor=self.creditor
+            ).values_list(
                 "pk",
                 "name",
                 "kind",
@@ -780,7 +798,7 @@ class Renderer:
                 self._documents.setdefault(row[0], [])
                 self._contacts.setdefault(row[0], [])
             documents = (
-                Document.objects.filter(debtor_id__in=chunk, status=DocumentStatus.OPEN)
+                Document.objects.filter(among("debtor_id", chunk), status=DocumentStatus.OPEN)
                 .exclude(balance_minor=0)
                 .order_by("due_date", "number")
                 .values_list(
@@ -799,7 +817,7 @@ class Renderer:
                     _DocumentRow(pk, number, kind, due, amount, balance, currency)
                 )
             contacts = (
-                ContactPoint.objects.filter(debtor_id__in=chunk)
+                ContactPoint.objects.filter(among("debtor_id", chunk))
                 .order_by("-is_primary", "pk")
                 .values_list("debtor_id", "pk", "kind", "value", "label", "is_primary", "valid")
             )
@@ -941,7 +959,7 @@ class Renderer:
         if debtor is None:
             raise RenderError(f"debtor {message.debtor_id} is not one of {self.creditor.code}")
         rows = self._documents_of(message, preview)
-        documents = [self._document(row, language) for row in rows]
+        documents = _Documents(self._document(row, language) for row in rows)
         due: dict[str, int] = {}
         overdue: dict[str, int] = {}
         for row in rows:

@@ -39,6 +39,7 @@ from cartera.negotiation.models import (
     PromisePlan,
     UsuryRate,
 )
+from cartera.negotiation.queries import with_category_names
 from cartera.negotiation.services import NegotiationError, dispute_assign
 from cartera.portfolio.admin import CREDITOR_FILTER, CreditorScopedAdmin, money_column
 from cartera.portfolio.queries import creditors_visible_to
@@ -146,7 +147,7 @@ class DisputeAdmin(ServiceWrittenAdmin):
     list_display = (
         "__str__",
         "debtor",
-        "category",
+        "category_name",
         "status",
         "owner",
         "opened_on",
@@ -161,6 +162,13 @@ class DisputeAdmin(ServiceWrittenAdmin):
     date_hierarchy = "opened_on"
     inlines = [DisputeDocumentInline, DisputeAttachmentInline, AuditEventInline]
     show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return with_category_names(super().get_queryset(request))
+
+    @admin.display(description=_("category"), ordering="category")
+    def category_name(self, obj: Dispute) -> str:
+        return obj.category_label
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change and "owner" in form.changed_data:

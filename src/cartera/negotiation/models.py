@@ -411,8 +411,26 @@ class Dispute(models.Model):
     def __str__(self) -> str:
         return gettext("Dispute #%(id)s (%(category)s)") % {
             "id": self.pk,
-            "category": self.get_category_display(),
+            "category": self.category_label,
         }
+
+    @property
+    def category_label(self) -> str:
+        """The category's name as the administrator set it: a category they added has no
+        built-in name, and they may rename a built-in one (a creditor's own row wins).
+        Querysets annotated with `category_custom` (the admin's list) skip the query."""
+        if hasattr(self, "category_custom"):
+            custom = self.category_custom
+        else:
+            custom = (
+                DisputeCategoryOption.objects.filter(
+                    Q(creditor_id=self.creditor_id) | Q(creditor__isnull=True), code=self.category
+                )
+                .order_by(F("creditor_id").asc(nulls_last=True))
+                .values_list("label", flat=True)
+                .first()
+            )
+        return custom or str(self.get_category_display())
 
 
 class DisputeDocument(models.Model):

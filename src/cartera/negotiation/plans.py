@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
+from django.utils.translation import gettext as _
 
 from cartera.core.money import exponent, minor_str
 
@@ -102,7 +103,7 @@ class Plan:
 def period_rate(annual_rate_percent: Decimal, frequency: Frequency) -> Decimal:
     """The period's effective rate (a fraction) equivalent to an effective annual rate."""
     if annual_rate_percent < 0:
-        raise PlanError("the annual rate cannot be negative")
+        raise PlanError(_("the annual rate cannot be negative"))
     with localcontext() as ctx:
         ctx.prec = 40
         annual = annual_rate_percent / Decimal(100)
@@ -165,18 +166,18 @@ def plan_build(
 ) -> Plan:
     """The schedule of a payment agreement; amounts in, minor units out."""
     if installments < 1:
-        raise PlanError("at least one installment is needed")
+        raise PlanError(_("at least one installment is needed"))
     if installments > 600:
-        raise PlanError("at most 600 installments")
+        raise PlanError(_("at most 600 installments"))
     scale = Decimal(10) ** exponent(currency)
     principal_minor = _round_minor(principal * scale)
     down_minor = _round_minor(down_payment * scale)
     if principal_minor <= 0:
-        raise PlanError("the principal must be more than zero")
+        raise PlanError(_("the principal must be more than zero"))
     if down_minor < 0:
-        raise PlanError("the down payment cannot be negative")
+        raise PlanError(_("the down payment cannot be negative"))
     if down_minor >= principal_minor:
-        raise PlanError("the down payment must be less than the principal")
+        raise PlanError(_("the down payment must be less than the principal"))
     rate = period_rate(annual_rate_percent, frequency)
     financed = principal_minor - down_minor
     dates = due_dates(first_date, installments, frequency)
@@ -214,8 +215,8 @@ def plan_build(
     if any(row.principal <= 0 for row in rows):
         # Only with a few minor units per installment: rounding would leave an empty one.
         raise PlanError(
-            f"{minor_str(financed, currency)} {currency} is too little to split into "
-            f"{installments} installments"
+            _("%(amount)s %(currency)s is too little to split into %(count)s installments")
+            % {"amount": minor_str(financed, currency), "currency": currency, "count": installments}
         )
     return Plan(
         currency=currency,

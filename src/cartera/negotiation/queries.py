@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, Min, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from cartera.core.models import AuditEvent
@@ -253,6 +253,18 @@ def open_disputes(creditors: QuerySet[Creditor]) -> QuerySet[Dispute]:
         Dispute.objects.filter(creditor__in=creditors, status=DisputeStatus.OPEN)
         .select_related("debtor", "owner", "creditor")
         .order_by("sla_due_on", "id")
+    )
+
+
+def with_category_names(disputes: QuerySet[Dispute]) -> QuerySet[Dispute]:
+    """The disputes with the administrator's name of their category read along (a creditor's
+    own row first), so `Dispute.category_label` needs no query of its own per dispute."""
+    options = DisputeCategoryOption.objects.filter(code=OuterRef("category")).values("label")
+    return disputes.annotate(
+        category_custom=Coalesce(
+            Subquery(options.filter(creditor_id=OuterRef("creditor_id"))[:1]),
+            Subquery(options.filter(creditor__isnull=True)[:1]),
+        )
     )
 
 

@@ -1,7 +1,8 @@
 """Reads the reports share: SQL fragments over the ledger and readers of the snapshots.
 
 Balances at the end of any day come from the ledger as the aging report rebuilds them (the
-cached balance minus the entries dated later), so every figure can be asked for a past date.
+cached balance minus the entries dated later, `cartera.reports.balances`), so every figure can
+be asked for a past date.
 Days with a snapshot (`SnapshotDay`) are read from the snapshot tables instead, which keeps a
 year of trends to a few indexed reads. Amounts stay integers of the minor unit throughout.
 """
@@ -18,6 +19,7 @@ from django.db import connection
 
 from cartera.portfolio.models import DocumentKind, EntryKind
 from cartera.reports.aging import Bucket, make_buckets
+from cartera.reports.balances import balances_cte, marks, unapplied_cte
 from cartera.reports.models import SnapshotDay
 
 # The 30-day buckets of roll rates, provisions and snapshots: current, 1–30, …, 151–180, 181+.
@@ -79,10 +81,6 @@ def money_condition(entry: str = "e") -> str:
     )
 
 
-def marks(values: Sequence[Any]) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
 def bucket_case(due: str, as_of: datetime.date) -> tuple[str, list[datetime.date]]:
     """SQL giving the 30-day bucket (0 current … 7 181+) of a due date at the end of `as_of`.
 
@@ -95,60 +93,6 @@ def bucket_case(due: str, as_of: datetime.date) -> tuple[str, list[datetime.date
         parts.append(f"WHEN {due} >= %s THEN {index}")
         params.append(as_of - datetime.timedelta(days=high))
     return f"CASE {' '.join(parts)} ELSE {LAST_BUCKET} END", params
-
-
-def balances_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[str, list[Any]]:
-    """`late` and `balances` CTEs (without WITH): each document's balance at the end of `as_of`.
-
-    `balances` has id, creditor_id, debtor_id, currency, due_date, written_off_on, balance
-    (zero rows included: filter on balance). Sums are cast back to BIGINT: PostgreSQL would
-    otherwise carry `numeric` through every row.
-    """
-    in_list = marks(creditor_ids)
-    sql = f"""
-        late AS (
-            SELECT document_id, CAST(SUM(amount_minor) AS BIGINT) AS amount
-            FROM portfolio_ledgerentry
-            WHERE creditor_id IN ({in_list}) AND effective_date > %s
-            GROUP BY document_id
-        ),
-        balances AS (
-            SELECT d.id, d.creditor_id, d.debtor_id, d.currency, d.due_date, d.written_off_on,
-                   d.balance_minor - COALESCE(l.amount, 0) AS balance
-            FROM portfolio_document d LEFT JOIN late l ON l.document_id = d.id
-            WHERE d.creditor_id IN ({in_list}) AND d.balance_minor <> 0
-            UNION ALL
-            SELECT d.id, d.creditor_id, d.debtor_id, d.currency, d.due_date, d.written_off_on,
-                   -l.amount AS balance
-            FROM late l JOIN portfolio_document d ON d.id = l.document_id
-            WHERE d.balance_minor = 0
-        )
-    """
-    return sql, [*creditor_ids, as_of, *creditor_ids]
-
-
-def unapplied_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[str, list[Any]]:
-    """`later` and `unapplied` CTEs: each payment's unapplied part at the end of `as_of`
-    (`unapplied` has creditor_id, debtor_id, currency, unapplied, positive)."""
-    in_list = marks(creditor_ids)
-    sql = f"""
-        later AS (
-            SELECT al.payment_id, CAST(SUM(al.amount_minor) AS BIGINT) AS amount
-            FROM portfolio_allocation al
-            JOIN portfolio_ledgerentry e ON e.id = al.entry_id
-            WHERE e.creditor_id IN ({in_list}) AND e.effective_date > %s
-              AND NOT EXISTS (SELECT 1 FROM portfolio_ledgerentry r WHERE r.reverses_id = e.id)
-            GROUP BY al.payment_id
-        ),
-        unapplied AS (
-            SELECT p.id, p.creditor_id, p.debtor_id, p.currency,
-                   p.unapplied_minor + COALESCE(l.amount, 0) AS unapplied
-            FROM portfolio_payment p LEFT JOIN later l ON l.payment_id = p.id
-            WHERE p.creditor_id IN ({in_list}) AND p.date <= %s
-              AND (p.unapplied_minor > 0 OR l.amount IS NOT NULL)
-        )
-    """
-    return sql, [*creditor_ids, as_of, *creditor_ids, as_of]
 
 
 def as_date(value: Any) -> datetime.date:
@@ -610,14 +554,25 @@ def sales_documents(
     if not creditor_ids:
         return [], 0
     page = max(1, page)
+    # Counted, sorted and cut to the page first (the entries come from the ledger's covering
+    # index); only the page's rows get their numbers and names.
     rows = fetch(
-        f"""SELECT d.id, d.number, d.kind, d.debtor_id, db.name, d.due_date, e.amount_minor,
-                   COUNT(*) OVER () AS total
-            FROM portfolio_ledgerentry e JOIN portfolio_document d ON d.id = e.document_id
+        f"""WITH s AS (
+                SELECT e.document_id AS id, e.amount_minor AS amount
+                FROM portfolio_ledgerentry e JOIN portfolio_document d ON d.id = e.document_id
+                WHERE e.creditor_id IN ({marks(creditor_ids)})
+                  AND e.effective_date BETWEEN %s AND %s
+                  AND e.currency = %s AND {sales_condition()}
+            ),
+            page AS (
+                SELECT s.id, s.amount, COUNT(*) OVER () AS total FROM s
+                ORDER BY s.amount DESC, s.id LIMIT %s OFFSET %s
+            )
+            SELECT d.id, d.number, d.kind, d.debtor_id, db.name, d.due_date, page.amount,
+                   page.total
+            FROM page JOIN portfolio_document d ON d.id = page.id
             JOIN portfolio_debtor db ON db.id = d.debtor_id
-            WHERE e.creditor_id IN ({marks(creditor_ids)}) AND e.effective_date BETWEEN %s AND %s
-              AND e.currency = %s AND {sales_condition()}
-            ORDER BY e.amount_minor DESC, d.id LIMIT %s OFFSET %s""",
+            ORDER BY page.amount DESC, page.id""",
         [*creditor_ids, first, last, currency, page_size, (page - 1) * page_size],
     )
     total = int(rows[0][7]) if rows else 0
@@ -643,21 +598,30 @@ def recovered_documents(
         return [], 0
     page = max(1, page)
     due, due_params = ("AND d.due_date < %s", [due_before]) if due_before else ("", [])
+    # The money is netted per document from the ledger's covering index alone (a balance
+    # column's prior payments and the entries that take them back cancel on the same
+    # document); the documents are joined only for the nets left, and named for the page.
     rows = fetch(
-        f"""SELECT g.id, d.number, d.kind, d.debtor_id, db.name, d.due_date, g.applied,
-                   COUNT(*) OVER () AS total
-            FROM (
-                SELECT e.document_id AS id, -SUM(e.amount_minor) AS applied
-                FROM portfolio_ledgerentry e JOIN portfolio_document d ON d.id = e.document_id
+        f"""WITH g AS (
+                SELECT e.document_id AS id, CAST(-SUM(e.amount_minor) AS BIGINT) AS applied
+                FROM portfolio_ledgerentry e
                 WHERE e.creditor_id IN ({marks(creditor_ids)})
                   AND e.effective_date BETWEEN %s AND %s AND e.currency = %s
-                  {due} AND {money_condition()}
+                  AND {money_condition()}
                 GROUP BY e.document_id
-            ) g
-            JOIN portfolio_document d ON d.id = g.id
+                HAVING SUM(e.amount_minor) <> 0
+            ),
+            page AS (
+                SELECT g.id, g.applied, COUNT(*) OVER () AS total
+                FROM g JOIN portfolio_document d ON d.id = g.id
+                WHERE 1 = 1 {due}
+                ORDER BY g.applied DESC, g.id LIMIT %s OFFSET %s
+            )
+            SELECT d.id, d.number, d.kind, d.debtor_id, db.name, d.due_date, page.applied,
+                   page.total
+            FROM page JOIN portfolio_document d ON d.id = page.id
             JOIN portfolio_debtor db ON db.id = d.debtor_id
-            WHERE g.applied <> 0
-            ORDER BY g.applied DESC, g.id LIMIT %s OFFSET %s""",
+            ORDER BY page.applied DESC, page.id""",
         [*creditor_ids, first, last, currency, *due_params, page_size, (page - 1) * page_size],
     )
     total = int(rows[0][7]) if rows else 0

@@ -290,3 +290,27 @@ class WorklistWeights(models.Model):
             raise ValidationError(
                 {"high_balance_minor": gettext("Use an amount above zero, or leave it empty.")}
             )
+
+
+class Preferences(models.Model):
+    """What a user chose for themselves, kept with the user rather than in one browser: the
+    language of the interface (Spanish unless they pick another in the page header)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="workdesk_preferences",
+    )
+    # No `choices`: the languages offered are settings.LANGUAGES, checked where it is saved,
+    # so adding one needs no migration.
+    language = models.CharField(_("language"), max_length=10)
+    updated_at = models.DateTimeField(_("updated"), default=now)
+
+    class Meta:
+        verbose_name = _("preferences")
+        verbose_name_plural = _("preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language}"

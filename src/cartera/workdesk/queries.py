@@ -35,6 +35,7 @@ from cartera.negotiation.models import (
     Promise,
     PromiseStatus,
 )
+from cartera.negotiation.queries import with_category_names
 from cartera.portfolio.identity import InvalidPhone, normalize_phone
 from cartera.portfolio.models import (
     Activity,
@@ -355,7 +356,9 @@ def worklist(
         "a.total_minor, a.overdue_minor, a.max_dpd, a.paused_reason"
     )
     conditions = " AND ".join(where)
-    if filters.collector_id is not None:
+    narrow = filters.collector_id is not None
+    scope_params: list[Any]
+    if narrow:
         scope_sql = (
             f"SELECT {columns} FROM strategy_account a "
             f"WHERE a.collector_id = %s AND {conditions} "
@@ -364,7 +367,7 @@ def worklist(
             f"WHERE x.assigned_to_id = %s AND x.status = %s AND x.kind IN (%s, %s) "
             f"AND {conditions}"
         )
-        params += [
+        scope_params = [
             filters.collector_id,
             *filter_params,
             filters.collector_id,
@@ -377,12 +380,12 @@ def worklist(
         if filters.unassigned:
             conditions += " AND a.collector_id IS NULL"
         scope_sql = f"SELECT {columns} FROM strategy_account a WHERE {conditions}"
-        params += filter_params
+        scope_params = list(filter_params)
 
     today = ops.adapt_datefield_value(as_of)
     tomorrow_start = ops.adapt_datetimefield_value(_day_start(as_of + datetime.timedelta(days=1)))
     today_start = ops.adapt_datetimefield_value(_day_start(as_of))
-    params += [
+    reason_params: list[Any] = [
         # pr
         PromiseStatus.PENDING,
         today,
@@ -406,7 +409,6 @@ def worklist(
         today_start,
         True,
     ]
-    narrow = filters.collector_id is not None
     literal_ids = ", ".join(str(int(pk)) for pk in ids)
 
     def restrict(alias: str) -> str:
@@ -431,9 +433,12 @@ def worklist(
     ]
     if filters.reason in reason_sql:
         outer.append(reason_sql[filters.reason])
-    sql = f"""
-        WITH w ({w_columns}) AS (VALUES {", ".join(w_rows)}),
-        acc AS ({scope_sql}),
+
+    def typed_null(pg_type: str) -> str:
+        """PostgreSQL types a UNION's columns from its first branches; SQLite needs nothing."""
+        return f"CAST(NULL AS {pg_type})" if connection.vendor == "postgresql" else "NULL"
+
+    reasons_sql = f"""
         pr AS (
             SELECT p.debtor_id,
                    MAX(CASE WHEN p.status = %s AND p.promised_date = %s THEN 1 ELSE 0 END)
@@ -470,29 +475,59 @@ def worklist(
             WHERE t.creditor_id IN ({_in(ids)}) AND t.at >= %s AND t.is_contact = %s
             GROUP BY t.debtor_id
         ),
+        -- Every reason of a debtor on one row: the accounts are joined to it once, not to
+        -- each table of reasons in turn (five passes over every account of a whole team).
+        ev AS (
+            SELECT u.debtor_id, MAX(u.due_today) AS due_today, MAX(u.pending) AS pending,
+                   MAX(u.broken_on) AS broken_on, MIN(u.next_promise) AS next_promise,
+                   MIN(u.callback_at) AS callback_at, MIN(u.task) AS task,
+                   MAX(u.alerted_on) AS alerted_on, MAX(u.contacted) AS contacted
+            FROM (
+                SELECT debtor_id, due_today, pending, broken_on, next_promise,
+                       {typed_null("TIMESTAMPTZ")} AS callback_at,
+                       {typed_null("VARCHAR")} AS task, {typed_null("DATE")} AS alerted_on,
+                       0 AS contacted
+                FROM pr
+                UNION ALL
+                SELECT debtor_id, 0, 0, NULL, NULL, callback_at, NULL, NULL, 0 FROM cb
+                UNION ALL
+                SELECT debtor_id, 0, 0, NULL, NULL, NULL, task, NULL, 0 FROM tk
+                UNION ALL
+                SELECT debtor_id, 0, 0, NULL, NULL, NULL, NULL, alerted_on, 0 FROM al
+                UNION ALL
+                SELECT debtor_id, 0, 0, NULL, NULL, NULL, NULL, NULL, 1 FROM ct
+            ) u
+            GROUP BY u.debtor_id
+        )"""
+    params += [*scope_params, *reason_params]
+    sql = f"""
+        WITH w ({w_columns}) AS (VALUES {", ".join(w_rows)}),
+        acc AS ({scope_sql}),
+        {reasons_sql},
         flags AS (
             SELECT acc.*,
-                   CASE WHEN pr.broken_on >= w.broken_since AND COALESCE(pr.pending, 0) = 0
+                   CASE WHEN ev.broken_on >= w.broken_since AND COALESCE(ev.pending, 0) = 0
                         THEN 1 ELSE 0 END AS is_broken,
-                   COALESCE(pr.due_today, 0) AS is_today,
-                   COALESCE(pr.pending, 0) AS has_pending,
-                   pr.next_promise,
-                   cb.callback_at,
-                   tk.task,
-                   CASE WHEN al.alerted_on >= w.new_since THEN 1 ELSE 0 END AS is_new,
+                   COALESCE(ev.due_today, 0) AS is_today,
+                   COALESCE(ev.pending, 0) AS has_pending,
+                   ev.next_promise,
+                   ev.callback_at,
+                   ev.task,
+                   CASE WHEN ev.alerted_on >= w.new_since THEN 1 ELSE 0 END AS is_new,
                    CASE WHEN acc.overdue_minor >= w.high_minor THEN 1 ELSE 0 END AS is_high,
-                   CASE WHEN ct.debtor_id IS NULL THEN 0 ELSE 1 END AS is_contacted,
+                   COALESCE(ev.contacted, 0) AS is_contacted,
                    w.w_broken, w.w_today, w.w_callback, w.w_task, w.w_new, w.w_high,
                    w.high_minor, w.w_overdue, w.w_dpd, w.dpd_cap, w.w_contacted, w.w_paused
             FROM acc JOIN w ON w.creditor_id = acc.creditor_id
-            LEFT JOIN pr ON pr.debtor_id = acc.debtor_id
-            LEFT JOIN cb ON cb.debtor_id = acc.debtor_id
-            LEFT JOIN tk ON tk.debtor_id = acc.debtor_id
-            LEFT JOIN al ON al.debtor_id = acc.debtor_id
-            LEFT JOIN ct ON ct.debtor_id = acc.debtor_id
+            LEFT JOIN ev ON ev.debtor_id = acc.debtor_id
         ),
         scored AS (
-            SELECT f.*,
+            -- Only what the page shows: every account in scope goes through the count below,
+            -- and narrower rows keep that in memory.
+            SELECT f.id, f.creditor_id, f.debtor_id, f.collector_id, f.segment_id, f.stage_id,
+                   f.total_minor, f.overdue_minor, f.max_dpd, f.paused_reason, f.is_broken,
+                   f.is_today, f.callback_at, f.task, f.is_new, f.is_high, f.is_contacted,
+                   f.next_promise,
                    f.w_broken * f.is_broken + f.w_today * f.is_today
                    + CASE WHEN f.callback_at IS NULL THEN 0 ELSE f.w_callback END
                    + CASE WHEN f.task IS NULL THEN 0 ELSE f.w_task END
@@ -511,7 +546,7 @@ def worklist(
             FROM flags f
             WHERE {" AND ".join(outer)}
         ),
-        ranked AS (
+        counted AS (
             SELECT s.*,
                    SUM(s.is_broken) OVER () AS n_broken, SUM(s.is_today) OVER () AS n_today,
                    SUM(CASE WHEN s.callback_at IS NULL THEN 0 ELSE 1 END) OVER () AS n_callback,
@@ -519,7 +554,12 @@ def worklist(
                    SUM(s.is_new) OVER () AS n_new, SUM(s.is_high) OVER () AS n_high,
                    COUNT(*) OVER () AS total
             FROM scored s
-            ORDER BY s.score DESC, s.overdue_minor DESC, s.id
+        ),
+        -- Counted first, ordered after: the database then keeps only the page's rows while
+        -- ordering (a top-N heap), instead of sorting every account to count them.
+        ranked AS (
+            SELECT c.* FROM counted c
+            ORDER BY c.score DESC, c.overdue_minor DESC, c.id
             LIMIT %s OFFSET %s
         )
         -- Names only for the page's rows, after the ranking.
@@ -932,7 +972,7 @@ def account_view(
         .order_by("-created_at", "-id")[:50]
     )
     disputes = list(
-        Dispute.objects.filter(debtor=debtor)
+        with_category_names(Dispute.objects.filter(debtor=debtor))
         .select_related("opened_by")
         .prefetch_related("documents")
         .order_by("-opened_at")[:30]
@@ -1094,8 +1134,7 @@ def _timeline(
             TimelineItem(
                 at=dispute.opened_at,
                 kind="dispute",
-                title=_("Dispute opened: %(category)s")
-                % {"category": dispute.get_category_display()},
+                title=_("Dispute opened: %(category)s") % {"category": dispute.category_label},
                 detail=f"{numbers} — {dispute.note}" if dispute.note else numbers,
                 who=dispute.opened_by.get_username() if dispute.opened_by else "",
                 status="warn" if dispute.status == "open" else "ok",

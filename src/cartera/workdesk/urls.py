@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cartera.workdesk import views, views_team
+from cartera.workdesk import views, views_preferences, views_team
 from cartera.workdesk import views_agreements as agreements
 from cartera.workdesk import views_disputes as disputes
 
@@ -11,6 +11,7 @@ app_name = "workdesk"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("language/", views_preferences.language, name="language"),
     path("worklist/", views.worklist_page, name="worklist"),
     path("next/", views.next_account, name="next"),
     path("a/<int:debtor_id>/", views.account, name="account"),

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from cartera.core.audit import Actor, audit_record
@@ -582,6 +582,7 @@ def _process_all(
     with _read_ahead(_prepared(importer, ctx, table)) as chunks:
         for count, prepared in chunks:
             with transaction.atomic():
+                _commit_without_waiting()
                 outcome = importer.write(prepared)
             result.rows_read += count
             result.created += outcome.created
@@ -595,6 +596,19 @@ def _process_all(
                 progress(result.rows_read)
     with transaction.atomic():
         importer.finish(result)
+
+
+def _commit_without_waiting() -> None:
+    """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL).
+
+    A chunk's commit then costs no disk flush. Nothing is lost that matters: a crash keeps or
+    drops whole chunks, never half of one, and the batch's own final save commits
+    synchronously, which flushes every chunk written before it, so an import that reports
+    its counts is on disk.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _options_json(options: ImportOptions, locale: str, as_of: datetime.date) -> dict[str, Any]:

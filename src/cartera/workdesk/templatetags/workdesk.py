@@ -98,6 +98,8 @@ _ICONS = {
     "note": "✎",
     "edit": "✎",
     "promise": "✓",
+    # Drawn by the stylesheet (workdesk/icons/agreement.svg): no glyph reads as a contract.
+    "agreement": "",
     "payment": "$",
     "dispute": "!",
     "alert": "!",

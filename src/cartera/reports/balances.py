@@ -1,0 +1,89 @@
+"""SQL for the balances at the end of any day, rebuilt from the ledger (one place for all reports).
+
+A document's balance at the end of day D is its cached balance minus the net of its ledger
+entries dated after D, so a recent date reads few entries. Two things keep an older date
+affordable on a large ledger:
+
+- `late` keeps only the documents whose later entries do not net to zero. A balance-column
+  import books a prior payment per document and, as detailed payments explain it, entries that
+  take it back, all on the import's day: most of them cancel per document, and joining them to
+  the documents was most of the work of a past aging.
+- the ledger's covering index on (creditor, effective date) carries the document, amount,
+  kind, currency and payment, so the entries after D are read from the index alone
+  (PostgreSQL; SQLite reads the table through the same index).
+
+The unapplied part of a payment at the end of D is its cached unapplied amount plus what was
+allocated from it by entries dated after D; payments with nothing unapplied today are read only
+when such an allocation exists, so today's report touches only the (few) unapplied payments.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+
+def marks(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def balances_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[str, list[Any]]:
+    """`late` and `balances` CTEs (without WITH): each document's balance at the end of `as_of`.
+
+    `balances` has id, creditor_id, debtor_id, currency, due_date, written_off_on, balance
+    (it may hold zero balances: filter on balance). Sums are cast back to BIGINT: PostgreSQL
+    would otherwise carry `numeric` through every row.
+    """
+    in_list = marks(creditor_ids)
+    sql = f"""
+        late AS (
+            SELECT document_id, CAST(SUM(amount_minor) AS BIGINT) AS amount
+            FROM portfolio_ledgerentry
+            WHERE creditor_id IN ({in_list}) AND effective_date > %s
+            GROUP BY document_id
+            HAVING SUM(amount_minor) <> 0
+        ),
+        balances AS (
+            SELECT d.id, d.creditor_id, d.debtor_id, d.currency, d.due_date, d.written_off_on,
+                   d.balance_minor - COALESCE(l.amount, 0) AS balance
+            FROM portfolio_document d LEFT JOIN late l ON l.document_id = d.id
+            WHERE d.creditor_id IN ({in_list}) AND d.balance_minor <> 0
+            UNION ALL
+            SELECT d.id, d.creditor_id, d.debtor_id, d.currency, d.due_date, d.written_off_on,
+                   -l.amount AS balance
+            FROM late l JOIN portfolio_document d ON d.id = l.document_id
+            WHERE d.balance_minor = 0
+        )
+    """
+    return sql, [*creditor_ids, as_of, *creditor_ids]
+
+
+def unapplied_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[str, list[Any]]:
+    """`later` and `unapplied` CTEs: each payment's unapplied part at the end of `as_of`
+    (`unapplied` has id, creditor_id, debtor_id, currency, unapplied; filter on unapplied)."""
+    in_list = marks(creditor_ids)
+    sql = f"""
+        later AS (
+            SELECT al.payment_id, CAST(SUM(al.amount_minor) AS BIGINT) AS amount
+            FROM portfolio_allocation al
+            JOIN portfolio_ledgerentry e ON e.id = al.entry_id
+            WHERE e.creditor_id IN ({in_list}) AND e.effective_date > %s
+              -- a reversed allocation (dated like its entry) never happened as of any date
+              AND NOT EXISTS (SELECT 1 FROM portfolio_ledgerentry r WHERE r.reverses_id = e.id)
+            GROUP BY al.payment_id
+        ),
+        unapplied AS (
+            -- Unapplied today (few: a partial index), less what was applied after the date.
+            SELECT p.id, p.creditor_id, p.debtor_id, p.currency,
+                   p.unapplied_minor + COALESCE(l.amount, 0) AS unapplied
+            FROM portfolio_payment p LEFT JOIN later l ON l.payment_id = p.id
+            WHERE p.creditor_id IN ({in_list}) AND p.date <= %s AND p.unapplied_minor > 0
+            UNION ALL
+            -- Fully applied today, but only after the date.
+            SELECT p.id, p.creditor_id, p.debtor_id, p.currency, l.amount AS unapplied
+            FROM later l JOIN portfolio_payment p ON p.id = l.payment_id
+            WHERE p.creditor_id IN ({in_list}) AND p.date <= %s AND p.unapplied_minor = 0
+        )
+    """
+    return sql, [*creditor_ids, as_of, *creditor_ids, as_of, *creditor_ids, as_of]

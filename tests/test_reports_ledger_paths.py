@@ -1,0 +1,248 @@
+"""The balances at a past date and the drill-downs read the ledger by shortcuts (cached balance
+less the later entries that do not cancel, unapplied payments read apart, pages cut before
+names are joined): they must give exactly what the plain definition gives. The definition is
+computed here the slow way, entry by entry, on a portfolio built day by day (a balance column
+whose prior payments detailed payments later explain, payments applied late, a reversal),
+and compared for every day."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from cartera.core.audit import Actor
+from cartera.portfolio.models import Creditor, Debtor, Document, LedgerEntry, Payment
+from cartera.portfolio.payments import payment_apply, payment_record, payment_reverse
+from cartera.reports.aging import aging_report, make_buckets
+from cartera.reports.queries import (
+    ledger_bucket_totals,
+    open_documents,
+    recovered_documents,
+    sales_documents,
+)
+from tests.reports_support import D
+
+pytest_plugins = ["tests.reports_fixtures"]
+
+DOCUMENTS = (
+    "external_id,debtor_external_id,name,issue_date,due_date,amount,balance,currency\n"
+    # Partly paid before the first import: the balance column books a prior payment.
+    "F1,C1,Uno,2026-01-05,2026-02-04,1000.00,400.00,COP\n"
+    "F2,C1,Uno,2026-01-20,2026-02-19,500.00,500.00,COP\n"
+    "F3,C2,Dos,2026-02-01,2026-03-03,800.00,0.00,COP\n"
+    "F4,C2,Dos,2026-02-10,2026-03-12,300.00,300.00,COP\n"
+    "N1,C2,Dos,2026-02-15,2026-02-15,-120.00,-120.00,COP\n"
+    "U1,C3,Tres,2026-01-15,2026-02-14,70.00,70.00,USD\n"
+)
+# Detailed payments arrive later: those dated before the import explain its prior payments
+# (and cancel them on the import's day), the others lower the balances on their own day.
+PAYMENTS = (
+    "external_id,debtor_external_id,date,amount,currency,document_external_id\n"
+    "P1,C1,2026-02-01,600.00,COP,F1\n"
+    "P2,C2,2026-02-20,500.00,COP,F3\n"
+    "P3,C2,2026-02-25,300.00,COP,F3\n"
+    "P4,C1,2026-03-10,150.00,COP,F2\n"
+    "P5,C2,2026-03-15,100.00,COP,F4\n"
+)
+
+
+def _bucket(buckets: list[Any], dpd: int) -> str:
+    for bucket in buckets:
+        if (bucket.low is None or dpd >= bucket.low) and (
+            bucket.high is None or dpd <= bucket.high
+        ):
+            return str(bucket.name)
+    raise AssertionError(dpd)
+
+
+def by_definition(creditor: Creditor, as_of: datetime.date) -> dict[tuple[str, str], Any]:
+    """{(debtor, currency): (amounts, credits, documents)} summing every entry up to `as_of`."""
+    buckets = make_buckets()
+    balance: dict[int, int] = defaultdict(int)
+    for document_id, amount in LedgerEntry.objects.filter(
+        creditor=creditor, effective_date__lte=as_of
+    ).values_list("document_id", "amount_minor"):
+        balance[document_id] += amount
+    rows: dict[tuple[str, str], Any] = {}
+
+    def row(debtor: Debtor, currency: str) -> Any:
+        return rows.setdefault(
+            (debtor.external_id, currency), [dict.fromkeys((b.name for b in buckets), 0), 0, 0]
+        )
+
+    for document in Document.objects.filter(pk__in=list(balance)).select_related("debtor"):
+        amount = balance[document.pk]
+        if amount > 0:
+            target = row(document.debtor, document.currency)
+            target[0][_bucket(buckets, (as_of - document.due_date).days)] += amount
+            target[2] += 1
+        elif amount < 0:
+            row(document.debtor, document.currency)[1] += amount
+    for payment in Payment.objects.filter(creditor=creditor, date__lte=as_of).select_related(
+        "debtor"
+    ):
+        applied = sum(
+            a.amount_minor
+            for a in payment.allocations.select_related("entry")
+            if a.entry.effective_date <= as_of and not a.entry.reversed_by.exists()
+        )
+        if payment.amount_minor - applied:
+            row(payment.debtor, payment.currency)[1] -= payment.amount_minor - applied
+    return {k: (v[0], v[1], v[2]) for k, v in rows.items()}
+
+
+@pytest.fixture
+def book(creditor: Creditor, write_file, load, actor: Actor) -> Creditor:
+    load("documents", write_file("docs.csv", DOCUMENTS), as_of=D(2026, 2, 16))
+    load("payments", write_file("pays.csv", PAYMENTS), as_of=D(2026, 3, 20))
+    uno = Debtor.objects.get(creditor=creditor, external_id="C1")
+    dos = Debtor.objects.get(creditor=creditor, external_id="C2")
+    # Money received unapplied, applied later (its allocation is dated like the payment).
+    late = payment_record(
+        creditor=creditor,
+        debtor=uno,
+        amount_minor=20000,
+        currency="COP",
+        date=D(2026, 3, 5),
+        external_id="P6",
+        actor=actor,
+    )
+    payment_apply(payment=late, actor=actor)
+    # Partly applied, the rest stays a credit.
+    partial = payment_record(
+        creditor=creditor,
+        debtor=dos,
+        amount_minor=50000,
+        currency="COP",
+        date=D(2026, 3, 18),
+        external_id="P7",
+        actor=actor,
+    )
+    payment_apply(
+        payment=partial,
+        allocations=[(Document.objects.get(creditor=creditor, external_id="F4"), 10000)],
+        actor=actor,
+    )
+    # Misapplied, then reversed: as of any date it never happened.
+    payment_reverse(payment=Payment.objects.get(external_id="P5"), reason="wrong", actor=actor)
+    return creditor
+
+
+def test_the_portfolio_has_what_the_shortcuts_must_get_right(book):
+    kinds = set(LedgerEntry.objects.values_list("kind", flat=True))
+    assert {"prior_payment", "prior_identified", "payment", "reversal"} <= kinds
+
+
+@pytest.mark.parametrize("by", ["creditor", "debtor"])
+def test_aging_equals_the_definition_on_every_day(book, by):
+    day = D(2026, 1, 1)
+    while day <= D(2026, 4, 10):
+        expected = by_definition(book, day)
+        report = aging_report(creditors=[book], as_of=day, by=by)
+        if by == "debtor":
+            got = {
+                (row.key["debtor"], row.currency): (row.amounts, row.credits, row.documents)
+                for row in report.rows
+            }
+            assert got == expected, day
+        else:
+            totals: dict[str, Any] = {}
+            for (_debtor, currency), (amounts, credits, documents) in expected.items():
+                total = totals.setdefault(currency, [defaultdict(int), 0, 0])
+                for name, value in amounts.items():
+                    total[0][name] += value
+                total[1] += credits
+                total[2] += documents
+            got = {row.currency: (row.amounts, row.credits, row.documents) for row in report.rows}
+            assert got == {c: (dict(t[0]), t[1], t[2]) for c, t in totals.items()}, day
+        day += datetime.timedelta(days=1)
+
+
+def test_the_ledger_bucket_totals_and_the_open_list_equal_the_definition(book):
+    for day in (D(2026, 2, 10), D(2026, 2, 16), D(2026, 3, 1), D(2026, 3, 19), D(2026, 4, 1)):
+        expected = by_definition(book, day)
+        totals = ledger_bucket_totals([book.pk], day)
+        for currency in ("COP", "USD"):
+            rows = [v for (_d, c), v in expected.items() if c == currency]
+            ar = sum(sum(a.values()) + credits for a, credits, _n in rows)
+            assert (totals[currency].ar if currency in totals else 0) == ar, (day, currency)
+            listed, count = open_documents(
+                creditor_ids=[book.pk], as_of=day, currency=currency, page_size=2
+            )
+            everything, _count = open_documents(
+                creditor_ids=[book.pk], as_of=day, currency=currency, page_size=100
+            )
+            documents = sum(n for _a, _c, n in rows)
+            assert count == len(everything) >= documents
+            assert listed == everything[:2]
+            assert [r.amount for r in everything] == sorted(
+                (r.amount for r in everything), reverse=True
+            )
+
+
+def test_sales_drill_down_by_hand(history):
+    rows, total = sales_documents(
+        creditor_ids=[history.pk], first=D(2026, 3, 2), last=D(2026, 3, 31), currency="COP"
+    )
+    # INV-C, INV-D and the installment INS-F were issued in the period; not the credit note.
+    assert total == 3
+    assert [(r.number, r.amount, r.debtor) for r in rows] == [
+        ("INV-C", 80000, "Dos"),
+        ("INV-D", 40000, "Dos"),
+        ("INS-F", 30000, "Tres"),
+    ]
+    second, total = sales_documents(
+        creditor_ids=[history.pk],
+        first=D(2026, 3, 2),
+        last=D(2026, 3, 31),
+        currency="COP",
+        page=2,
+        page_size=2,
+    )
+    assert (total, [r.number for r in second]) == (3, ["INS-F"])
+
+
+def test_recovered_drill_down_by_hand(history):
+    rows, total = recovered_documents(
+        creditor_ids=[history.pk],
+        first=D(2026, 3, 2),
+        last=D(2026, 3, 31),
+        due_before=D(2026, 3, 1),
+        currency="COP",
+    )
+    # P1 700 on INV-A (due 02-09) and P4 100 on PN-G (due 02-28); P2 paid INV-D, due later.
+    assert total == 2
+    assert [(r.number, r.amount) for r in rows] == [("INV-A", 70000), ("PN-G", 10000)]
+    everything, total = recovered_documents(
+        creditor_ids=[history.pk],
+        first=D(2026, 3, 2),
+        last=D(2026, 3, 31),
+        due_before=None,
+        currency="COP",
+        page=2,
+        page_size=2,
+    )
+    # Without a due date: INV-A 700, INV-D 400, PN-G 100; the second page of two is PN-G.
+    assert (total, [(r.number, r.amount) for r in everything]) == (3, [("PN-G", 10000)])
+
+
+def test_a_prior_payment_and_what_explains_it_cancel_in_the_recovered_list(book):
+    rows, _total = recovered_documents(
+        creditor_ids=[book.pk],
+        first=D(2026, 2, 16),
+        last=D(2026, 2, 16),
+        due_before=None,
+        currency="COP",
+    )
+    # The import's day: F1's prior payment of 600 is all explained by P1 (dated 02-01), F3's
+    # prior 800 by P2 and P3 (after the import: they explain it on their own days).
+    expected: dict[str, int] = defaultdict(int)
+    for number, amount in LedgerEntry.objects.filter(
+        effective_date=D(2026, 2, 16),
+        kind__in=["prior_payment", "prior_identified", "payment"],
+    ).values_list("document__number", "amount_minor"):
+        expected[number] -= amount
+    assert {r.number: r.amount for r in rows} == {k: v for k, v in expected.items() if v}
