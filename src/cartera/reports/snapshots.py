@@ -17,8 +17,10 @@ were not recorded.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -280,15 +282,39 @@ def _write_spells(creditor: Creditor, day: datetime.date) -> None:
               WHERE s.creditor_id = %s AND s.until IS NULL AND EXISTS ({changed}))""",
         [day, creditor.pk],
     )
-    _execute(
-        """INSERT INTO reports_collectorspell (creditor_id, debtor_id, collector_id, since)
+    with _hashed_anti_join():
+        _execute(
+            """INSERT INTO reports_collectorspell (creditor_id, debtor_id, collector_id, since)
            SELECT %s, a.debtor_id, a.collector_id, %s FROM strategy_account a
            WHERE a.creditor_id = %s AND NOT EXISTS (
                SELECT 1 FROM reports_collectorspell s
                WHERE s.creditor_id = a.creditor_id AND s.debtor_id = a.debtor_id
                  AND s.until IS NULL)""",
-        [creditor.pk, day, creditor.pk],
-    )
+            [creditor.pk, day, creditor.pk],
+        )
+
+
+@contextlib.contextmanager
+def _hashed_anti_join() -> Iterator[None]:
+    """Keep PostgreSQL from checking each account against the spells with a nested loop.
+
+    The spells table is empty or small when the planner last looked at it (no statistics
+    after a first run, autovacuum may be off), so it picks a loop that scans the table once
+    per account, and that table grows with the very rows being inserted: 80 s for 100,000
+    accounts instead of well under one. Transaction-local, and restored at once.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_nestloop')")
+        (previous,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [previous])
 
 
 # --- the service the daily run calls ----------------------------------------------------------
