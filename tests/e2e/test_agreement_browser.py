@@ -4,8 +4,6 @@ installment, and once a payment arrives it shows it paid."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.utils import timezone
 
@@ -17,7 +15,8 @@ from cartera.negotiation.models import (
 )
 from cartera.portfolio.models import ContactPoint
 from cartera.portfolio.payments import payment_apply, payment_record
-from tests.workdesk_support import PASSWORD, accounts_of, person, portfolio_build
+from tests.e2e.browsing import log_in
+from tests.workdesk_support import accounts_of, person, portfolio_build
 
 pytestmark = pytest.mark.slow
 
@@ -41,14 +40,6 @@ def office(transactional_db, creditor, load, write_file, settings, tmp_path):
     )
     ContactPoint.objects.filter(debtor__creditor=creditor).update(consent_call=True)
     return team
-
-
-def log_in(page, username):
-    page.goto("/login/")
-    page.get_by_label(re.compile("user name|usuario", re.I)).fill(username)
-    page.get_by_label(re.compile("password|contraseña", re.I)).fill(PASSWORD)
-    page.locator("form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def installment_states(page):

@@ -5,15 +5,14 @@ is credited in the books."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.utils import timezone
 
 from cartera.negotiation.models import Dispute, DisputeStatus
 from cartera.portfolio.integrity import integrity_problems
 from cartera.portfolio.models import Document
-from tests.workdesk_support import PASSWORD, accounts_of, person, portfolio_build
+from tests.e2e.browsing import log_in
+from tests.workdesk_support import accounts_of, person, portfolio_build
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +34,6 @@ def office(transactional_db, creditor, load, write_file, settings, tmp_path):
         as_of=timezone.localdate(),
     )
     return team
-
-
-def log_in(page, username):
-    page.goto("/login/")
-    page.get_by_label(re.compile("user name|usuario", re.I)).fill(username)
-    page.get_by_label(re.compile("password|contraseña", re.I)).fill(PASSWORD)
-    page.locator("form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def test_a_dispute_is_opened_with_a_file_and_resolved_valid(new_page, office, shot):

@@ -12,7 +12,8 @@ from django.utils import timezone
 from cartera.portfolio.models import ContactPoint, Debtor
 from cartera.portfolio.services import creditor_create
 from cartera.strategy.models import Account
-from tests.workdesk_support import PASSWORD, person, portfolio_build
+from tests.e2e.browsing import log_in
+from tests.workdesk_support import person, portfolio_build
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +36,6 @@ def office(transactional_db, creditor, load, write_file):
     )
     ContactPoint.objects.filter(debtor__creditor=creditor).update(consent_call=True)
     return team
-
-
-def log_in(page, username):
-    page.goto("/login/")
-    page.get_by_label(re.compile("user name|usuario", re.I)).fill(username)
-    page.get_by_label(re.compile("password|contraseña", re.I)).fill(PASSWORD)
-    page.locator("form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def worklist_order(page):
