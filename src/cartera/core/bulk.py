@@ -12,11 +12,10 @@ Callers pass database-ready values: ints, str, date, aware datetime, bool, None,
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import re
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -240,7 +239,7 @@ def rows_update(
                 f"FROM unnest({arrays}) AS v(pk, {', '.join(names)}) WHERE t.{pk} = v.pk"
             )
             params = [_array(list(values)) for values in zip(*last.values(), strict=True)]
-            with connection.cursor() as cursor, _index_lookups(cursor):
+            with connection.cursor() as cursor:
                 cursor.execute(sql, params)
             return
     assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
@@ -253,35 +252,6 @@ def rows_update(
             cursor.executemany(sql, ordered)
         else:
             cursor.executemany(sql, _sqlite_rows(ordered))
-
-
-# Join methods that read the whole target table; turned off around an UPDATE … FROM unnest().
-_WHOLE_TABLE_JOINS = ("enable_hashjoin", "enable_mergejoin")
-
-
-@contextlib.contextmanager
-def _index_lookups(cursor: Any) -> Iterator[None]:
-    """Plan the next statement as one primary-key lookup per row of the arrays.
-
-    The planner knows how many values an array literal holds: for a few thousand rows of a
-    table of a million it picks a hash join, which reads and hashes the whole table once per
-    batch, so an import that updates documents chunk after chunk grows quadratically with
-    the table. The settings are changed for this transaction only, and put back after.
-    """
-    cursor.execute(
-        "SELECT " + ", ".join(f"current_setting('{name}')" for name in _WHOLE_TABLE_JOINS)
-    )
-    previous = cursor.fetchone()
-    cursor.execute(
-        "SELECT " + ", ".join(f"set_config('{name}', 'off', true)" for name in _WHOLE_TABLE_JOINS)
-    )
-    try:
-        yield
-    finally:
-        cursor.execute(
-            "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in _WHOLE_TABLE_JOINS),
-            list(previous),
-        )
 
 
 def _array(values: list[Any]) -> Any:
