@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -31,14 +31,15 @@ from pypdf.generic import (
     NullObject,
     PdfObject,
 )
-from weasyprint import HTML
-from weasyprint.text.fonts import FontConfiguration
 
 from cartera.core.audit import Actor, audit_record
 from cartera.core.bulk import rows_update
 from cartera.messaging.models import LetterBatch, Message, MessageStatus
 from cartera.messaging.rendering import Rendered
 from cartera.portfolio.models import Activity, ActivityKind
+
+if TYPE_CHECKING:
+    from weasyprint.text.fonts import FontConfiguration
 
 
 class LetterError(ValueError):
@@ -58,6 +59,10 @@ _fonts: FontConfiguration | None = None
 
 def _font_config() -> FontConfiguration:
     # One font configuration for the process: WeasyPrint then loads each font once.
+    # WeasyPrint is imported here, not with the module: it costs every `cartera` command a
+    # third of a second at start-up, and only letters need it.
+    from weasyprint.text.fonts import FontConfiguration
+
     global _fonts
     if _fonts is None:
         _fonts = FontConfiguration()
@@ -68,6 +73,8 @@ def letter_pdf(*, rendered: Rendered) -> bytes:
     """The PDF of one rendered letter (its `html` is the whole letter, layout included)."""
     if not rendered.html:
         raise LetterError("the rendered message has no letter HTML")
+    from weasyprint import HTML
+
     return HTML(string=rendered.html).render(font_config=_font_config()).write_pdf()
 
 
@@ -259,6 +266,8 @@ def letter_batch_build(*, batch: LetterBatch) -> Path:
     pages_of: dict[int, int] = {}
     payloads: dict[int, dict[str, Any]] = {}
     fonts = _font_config()
+    from weasyprint import HTML  # imported on use, as in `_font_config`
+
     with partial.open("wb") as handle:
         appender = PdfAppender(handle)
         for chunk in _id_chunks(ids, _chunk_size()):

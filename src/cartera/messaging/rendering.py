@@ -49,6 +49,7 @@ from django.utils.timezone import localdate
 from cartera.core.money import exponent, from_minor
 from cartera.messaging.batchsql import among
 from cartera.messaging.defaults import LAYOUT_TEXTS
+from cartera.messaging.fastrender import FastTemplate
 from cartera.messaging.models import Channel, ChannelSettings, Message, Template
 from cartera.messaging.optout import optout_token, public_url
 from cartera.messaging.sms import SmsInfo, sms_measure, sms_to_gsm7
@@ -237,9 +238,14 @@ def _compile(source: str) -> DjangoTemplate:
     return _message_engine().from_string(source)
 
 
-def _compiled(source: str, *, where: str) -> DjangoTemplate:
+@lru_cache(maxsize=2048)
+def _compile_fast(source: str) -> FastTemplate:
+    return FastTemplate(_compile(source), direct_types=frozenset({Money, Day, _Documents}))
+
+
+def _compiled(source: str, *, where: str) -> FastTemplate:
     try:
-        return _compile(source)
+        return _compile_fast(source)
     except TemplateSyntaxError as exc:
         raise RenderError(f"{where}: the template does not compile: {exc}") from exc
 

@@ -20,9 +20,6 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
-
 from cartera.portfolio.importing.columns import alias_index, normalize_header
 
 __all__ = ["EXTRA", "FileUnreadable", "Row", "TabularFile", "clean_cell"]
@@ -312,7 +309,11 @@ class TabularFile:
     @contextmanager
     def _workbook(self) -> Iterator[Any]:
         # Opened as a file object: openpyxl refuses paths whose suffix is not .xlsx, and a
-        # workbook saved as 'export.csv' is still a workbook.
+        # workbook saved as 'export.csv' is still a workbook. Imported here: a tenth of a
+        # second at every command's start-up, for the files that are workbooks.
+        import openpyxl
+        from openpyxl.utils.exceptions import InvalidFileException
+
         with self.path.open("rb") as handle:
             try:
                 workbook = openpyxl.load_workbook(
