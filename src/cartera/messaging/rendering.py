@@ -49,7 +49,6 @@ from django.utils.timezone import localdate
 from cartera.core.money import exponent, from_minor
 from cartera.messaging.batchsql import among
 from cartera.messaging.defaults import LAYOUT_TEXTS
-from cartera.messaging.fastrender import FastTemplate
 from cartera.messaging.models import Channel, ChannelSettings, Message, Template
 from cartera.messaging.optout import optout_token, public_url
 from cartera.messaging.sms import SmsInfo, sms_measure, sms_to_gsm7
@@ -238,14 +237,9 @@ def _compile(source: str) -> DjangoTemplate:
     return _message_engine().from_string(source)
 
 
-@lru_cache(maxsize=2048)
-def _compile_fast(source: str) -> FastTemplate:
-    return FastTemplate(_compile(source), direct_types=frozenset({Money, Day, _Documents}))
-
-
-def _compiled(source: str, *, where: str) -> FastTemplate:
+def _compiled(source: str, *, where: str) -> DjangoTemplate:
     try:
-        return _compile_fast(source)
+        return _compile(source)
     except TemplateSyntaxError as exc:
         raise RenderError(f"{where}: the template does not compile: {exc}") from exc
 
