@@ -183,3 +183,28 @@ def test_the_number_of_queries_does_not_grow_with_the_portfolio(
     load("documents", write_file("big.csv", "\n".join(lines) + "\n"))
     with django_assert_num_queries(2):
         aging_report(creditors=[creditor], as_of=AS_OF, by="debtor")
+
+
+def test_rows_by_debtor_come_in_code_point_order_on_every_database(
+    creditor, write_file, load
+):
+    # Language-aware collations would put "á" next to "a" and "b" next to "B"; the report
+    # keeps one order everywhere, Python's, whatever the database's collation.
+    ids = ["b", "B", "a", "á", "Z", "10", "9", "ñ", "n"]
+    lines = ["external_id,debtor_external_id,name,due_date,amount"] + [
+        f"D{n},{debtor},Nombre {debtor},2026-10-01,{100 + n}" for n, debtor in enumerate(ids)
+    ]
+    load("documents", write_file("order.csv", "\n".join(lines) + "\n"))
+    # A debtor whose only balance is an unapplied payment joins the rows from the credits.
+    load("debtors", write_file("d.csv", "external_id,name\nA0,Solo un pago\n"))
+    load(
+        "payments",
+        write_file("p.csv", "debtor_external_id,date,amount\nA0,2026-11-20,150\n"),
+    )
+
+    report = aging_report(creditors=[creditor], as_of=AS_OF, by="debtor")
+
+    keys = [(row.key["debtor"], row.key["name"], row.currency) for row in report.rows]
+    assert keys == sorted(keys)
+    assert [key[0] for key in keys] == sorted([*ids, "A0"])
+    assert report.rows[keys.index(("A0", "Solo un pago", "COP"))].credits == -15000
