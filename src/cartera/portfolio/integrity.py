@@ -56,7 +56,7 @@ _CHECKS = {
         JOIN portfolio_payment p ON p.id = al.payment_id
         JOIN portfolio_creditor c ON c.id = p.creditor_id
         WHERE e.amount_minor <> -al.amount_minor OR e.document_id <> al.document_id
-           OR e.payment_id IS NULL OR e.payment_id <> al.payment_id
+           OR e.payment_id IS NULL OR e.payment_id <> al.payment_id OR e.kind <> 'payment'
     """,
     "prior": """
         SELECT c.code, d.external_id, d.unmatched_prior_minor, COALESCE(s.total, 0)

@@ -65,10 +65,15 @@ def unapplied_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[st
     in_list = marks(creditor_ids)
     sql = f"""
         later AS (
+            -- Only payments received by the date matter. Allocations are booked by `payment`
+            -- entries alone (`cartera check` proves it): the kind, read from the covering
+            -- index, leaves the few such entries before any join.
             SELECT al.payment_id, CAST(SUM(al.amount_minor) AS BIGINT) AS amount
-            FROM portfolio_allocation al
-            JOIN portfolio_ledgerentry e ON e.id = al.entry_id
-            WHERE e.creditor_id IN ({in_list}) AND e.effective_date > %s
+            FROM portfolio_ledgerentry e
+            JOIN portfolio_payment pl ON pl.id = e.payment_id
+            JOIN portfolio_allocation al ON al.entry_id = e.id
+            WHERE e.creditor_id IN ({in_list}) AND e.effective_date > %s AND e.kind = 'payment'
+              AND pl.date <= %s
               -- a reversed allocation (dated like its entry) never happened as of any date
               AND NOT EXISTS (SELECT 1 FROM portfolio_ledgerentry r WHERE r.reverses_id = e.id)
             GROUP BY al.payment_id
@@ -86,4 +91,4 @@ def unapplied_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[st
             WHERE p.creditor_id IN ({in_list}) AND p.date <= %s AND p.unapplied_minor = 0
         )
     """
-    return sql, [*creditor_ids, as_of, *creditor_ids, as_of, *creditor_ids, as_of]
+    return sql, [*creditor_ids, as_of, as_of, *creditor_ids, as_of, *creditor_ids, as_of]
