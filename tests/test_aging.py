@@ -185,9 +185,7 @@ def test_the_number_of_queries_does_not_grow_with_the_portfolio(
         aging_report(creditors=[creditor], as_of=AS_OF, by="debtor")
 
 
-def test_rows_by_debtor_come_in_code_point_order_on_every_database(
-    creditor, write_file, load
-):
+def test_rows_by_debtor_come_in_code_point_order_on_every_database(creditor, write_file, load):
     # Language-aware collations would put "á" next to "a" and "b" next to "B"; the report
     # keeps one order everywhere, Python's, whatever the database's collation.
     ids = ["b", "B", "a", "á", "Z", "10", "9", "ñ", "n"]

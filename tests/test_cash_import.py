@@ -6,6 +6,7 @@ import datetime
 import shutil
 
 import pytest
+from django.utils import translation
 
 from cartera.cash.models import (
     BankAccount,
@@ -269,7 +270,8 @@ def test_unreadable_csv_rows_are_reported_and_the_rest_lands(creditor, actor, wr
         "05/10/2025,SPEI RECIBIDA,0,300.00,1,R5\n",
     )
 
-    result = statement_import(creditor=creditor, path=path, actor=actor, bank_account="BBVA")
+    with translation.override("en"):
+        result = statement_import(creditor=creditor, path=path, actor=actor, bank_account="BBVA")
 
     assert result.exit_code == 3
     assert (result.lines, result.credits) == (2, 2)

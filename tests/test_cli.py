@@ -100,12 +100,12 @@ def test_exit_codes_for_partial_refused_and_wrong_usage(cartera, tmp_path: Path)
     )
     some = cartera("import", "documents", str(partial), "--creditor", "EXIT")
     assert some.returncode == 3
-    assert "rejected 1" in some.stdout
+    assert "rechazadas 1" in some.stdout  # Spanish, the product's language by default
     assert Path(str(partial) + ".rejected.csv").exists()
 
     nothing = cartera("import", "documents", str(partial), "--creditor", "EXIT", "--all-or-nothing")
     assert nothing.returncode == 4
-    assert "nothing landed" in nothing.stderr
+    assert "no se cargó nada" in nothing.stderr
 
     missing = cartera("import", "documents", str(tmp_path / "nope.csv"), "--creditor", "EXIT")
     assert missing.returncode == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.co import nit as co_nit
@@ -18,6 +19,15 @@ from cartera.portfolio.identity import (
     payment_reference,
     validate_tax_id,
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def english():
+    """The reasons are asserted as written in the code (English, the msgids); the Spanish
+    the product shows by default is checked in test_import_language.py."""
+    with translation.override("en"):
+        yield
+
 
 # A NIT base and its real check digit, computed once so the tests read as examples.
 NIT_BASE = "900123456"

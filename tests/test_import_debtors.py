@@ -37,7 +37,8 @@ def test_debtors_load_from_a_latin1_tab_file(write_file, load):
     with open(result.rejected_file, encoding="utf-8-sig") as handle:
         reasons = {row["codigo_cliente"]: row for row in csv.DictReader(handle)}
     assert reasons["C3"]["column"] == "tax_id"
-    assert "check digit" in reasons["C3"]["reason"]
+    # Spanish by default, like the rest of the product.
+    assert "dígito de verificación incorrecto (se esperaba 8)" in reasons["C3"]["reason"]
     assert reasons["C4"]["column"] == "email"
     assert reasons["C5"]["column"] == "mobile"
 

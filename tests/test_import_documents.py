@@ -7,6 +7,7 @@ import datetime
 
 import openpyxl
 import pytest
+from django.utils import translation
 
 from cartera.core.models import AuditEvent
 from cartera.portfolio.integrity import integrity_problems
@@ -167,7 +168,8 @@ BAD_ROWS = (
 def test_bad_rows_are_rejected_with_line_column_and_reason_and_good_rows_land(write_file, load):
     path = write_file("mixed.csv", BAD_ROWS)
 
-    result = load("documents", path, locale="en_US")
+    with translation.override("en"):
+        result = load("documents", path, locale="en_US")
 
     assert result.exit_code == 3
     assert (result.created, result.rejected) == (3, 5)
@@ -203,7 +205,8 @@ def test_html_in_a_name_is_stored_as_plain_text(write_file, load):
 
 
 def test_all_or_nothing_lands_nothing_when_a_row_is_rejected(write_file, load):
-    result = load("documents", write_file("mixed.csv", BAD_ROWS), all_or_nothing=True)
+    with translation.override("en"):
+        result = load("documents", write_file("mixed.csv", BAD_ROWS), all_or_nothing=True)
 
     assert result.exit_code == 4
     assert (result.created, result.updated, result.unchanged, result.rejected) == (0, 0, 0, 5)
@@ -229,7 +232,8 @@ def test_a_column_mixing_decimal_separators_refuses_the_file(write_file, load):
         "F-2;D1;Uno;2026-10-01;1,234.56\n",
     )
 
-    result = load("documents", path)
+    with translation.override("en"):
+        result = load("documents", path)
 
     assert result.exit_code == 4
     assert "line 2" in result.message and "line 3" in result.message

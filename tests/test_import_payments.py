@@ -6,6 +6,7 @@ import csv
 import datetime
 
 import pytest
+from django.utils import translation
 
 from cartera.portfolio.integrity import integrity_problems
 from cartera.portfolio.models import Allocation, BalanceMode, Document, Payment
@@ -212,11 +213,12 @@ def test_a_real_bank_export_loaded_as_payments_is_refused_row_by_row_with_reason
     path = tmp_path / source.name
     shutil.copy(source, path)
 
-    result = load(
-        "payments",
-        path,
-        mapping={"Reference Number": "external_id", "Description": "reference"},
-    )
+    with translation.override("en"):
+        result = load(
+            "payments",
+            path,
+            mapping={"Reference Number": "external_id", "Description": "reference"},
+        )
 
     assert result.exit_code == 4
     assert result.created == 0 and result.rejected == result.rows_read > 0

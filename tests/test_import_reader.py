@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from django.utils import translation
 
 from cartera.portfolio.importing.columns import (
     DEBTOR_COLUMNS,
@@ -20,6 +21,15 @@ from cartera.portfolio.importing.columns import (
     parse_mapping,
 )
 from cartera.portfolio.importing.reader import EXTRA, FileUnreadable, Row, TabularFile
+
+
+@pytest.fixture(autouse=True, scope="module")
+def english():
+    """The reasons are asserted as written in the code (English, the msgids); the Spanish
+    the product shows by default is checked in test_import_language.py."""
+    with translation.override("en"):
+        yield
+
 
 # ../shared beside the checkout holds real public files (read-only).
 SHARED_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "bank_statements" / "csv"

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from babel.numbers import format_decimal
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +21,15 @@ from cartera.portfolio.importing.values import (
     parse_amount,
     parse_date,
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def english():
+    """The reasons are asserted as written in the code (English, the msgids); the Spanish
+    the product shows by default is checked in test_import_language.py."""
+    with translation.override("en"):
+        yield
+
 
 # --- parse_amount --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
+from django.utils.translation import gettext as _
 
 
 class CurrencyError(ValueError):
@@ -25,7 +26,7 @@ def known_currencies() -> frozenset[str]:
 def validate_currency(code: str) -> str:
     code = (code or "").strip().upper()
     if code not in known_currencies():
-        raise CurrencyError(f"'{code}' is not an ISO 4217 currency code")
+        raise CurrencyError(_("'%(code)s' is not an ISO 4217 currency code") % {"code": code})
     return code
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 import phonenumbers
+from django.utils.translation import gettext as _
 from phonenumbers import PhoneNumberType
 from stdnum import luhn
 from stdnum.ar import cuit as ar_cuit
@@ -64,11 +65,12 @@ __all__ = [
 
 
 class InvalidTaxId(ValueError):
-    """The text is not a valid tax id of the country; the message says why, in English."""
+    """The text is not a valid tax id of the country; the message says why, in the active
+    language."""
 
 
 class InvalidPhone(ValueError):
-    """The text is not a valid phone number; the message says why, in English."""
+    """The text is not a valid phone number; the message says why, in the active language."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def _resolve_hint(hint: str | None, country: str) -> str | None:
     if word == "CEDULA":
         # elsewhere "cédula" is the identity card (CI); where there is none (Mexico's "cédula
         # fiscal" shows the RFC) the word says nothing the number does not
-        has_ci = any(type_ == "CI" for type_, _, _ in _COUNTRIES.get(country, ()))
+        has_ci = any(type_ == "CI" for type_, _validator, _auto in _COUNTRIES.get(country, ()))
         return "CI" if has_ci else None
     return word
 
@@ -182,14 +184,14 @@ def _split_leading_type(text: str, country: str) -> tuple[str, str | None]:
 
 def _reason(exc: ValidationError) -> str:
     if isinstance(exc, InvalidChecksum):
-        return "wrong check digit"
+        return _("wrong check digit")
     if isinstance(exc, InvalidLength):
-        return "wrong length"
+        return _("wrong length")
     if isinstance(exc, InvalidFormat):
-        return "invalid characters or format"
+        return _("invalid characters or format")
     if isinstance(exc, InvalidComponent):
-        return "a part of it is not valid (prefix, region or date)"
-    return "not valid"
+        return _("a part of it is not valid (prefix, region or date)")
+    return _("not valid")
 
 
 class _Refused(Exception):
@@ -229,21 +231,21 @@ def _stdnum(
 def _passport(text: str) -> TaxId:
     compact = re.sub(r"[\s.\-]", "", text).upper()
     if not compact.isascii() or not compact.isalnum():
-        raise _Refused("PA", "a passport number has only letters and digits")
+        raise _Refused("PA", _("a passport number has only letters and digits"))
     if not 5 <= len(compact) <= 15:
-        raise _Refused("PA", "a passport number has 5 to 15 letters and digits")
+        raise _Refused("PA", _("a passport number has 5 to 15 letters and digits"))
     if not any(char.isdigit() for char in compact):
         # A word in the tax id column is a shifted row, not a passport.
-        raise _Refused("PA", "a passport number has digits")
+        raise _Refused("PA", _("a passport number has digits"))
     return TaxId(compact, "PA", compact, False)
 
 
 def _other(text: str) -> TaxId:
     compact = re.sub(r"[\s.\-/]", "", text).upper()
     if not compact.isascii() or not compact.isalnum():
-        raise _Refused("OTHER", "only letters and digits are accepted")
+        raise _Refused("OTHER", _("only letters and digits are accepted"))
     if not 3 <= len(compact) <= 30:
-        raise _Refused("OTHER", "an id has 3 to 30 letters and digits")
+        raise _Refused("OTHER", _("an id has 3 to 30 letters and digits"))
     return TaxId(compact, "OTHER", text.strip(), None)
 
 
@@ -263,10 +265,11 @@ def _co_is_company(base: str) -> bool | None:
 
 def _co_nit_checked(base: str, dv: str) -> TaxId:
     if not 3 <= len(base) <= 15:
-        raise _Refused("NIT", "a NIT has 3 to 15 digits before its check digit")
+        raise _Refused("NIT", _("a NIT has 3 to 15 digits before its check digit"))
     expected = co_nit.calc_check_digit(base)
     if dv != expected:
-        raise _Refused("NIT", f"wrong check digit (expected {expected})", checksum=True)
+        reason = _("wrong check digit (expected %(digit)s)") % {"digit": expected}
+        raise _Refused("NIT", reason, checksum=True)
     number = base + dv
     return TaxId(number, "NIT", co_nit.format(number), _co_is_company(base))
 
@@ -275,20 +278,20 @@ def _co_nit_unchecked(base: str) -> TaxId:
     # Stored with the digit computed, exactly as a NIT written with its digit is stored, so
     # that "900123456" and "900.123.456-8" find the same debtor.
     if not 3 <= len(base) <= 15:
-        raise _Refused("NIT", "a NIT has 3 to 15 digits")
+        raise _Refused("NIT", _("a NIT has 3 to 15 digits"))
     full = base + co_nit.calc_check_digit(base)
     return TaxId(full, "NIT", co_nit.format(full), _co_is_company(base))
 
 
 def _co_cc(digits: str) -> TaxId:
     if not 3 <= len(digits) <= 10:
-        raise _Refused("CC", "a cédula has 3 to 10 digits")
+        raise _Refused("CC", _("a cédula has 3 to 10 digits"))
     return TaxId(digits, "CC", f"{int(digits):,}".replace(",", "."), False)
 
 
 def _co_ce(digits: str) -> TaxId:
     if not 6 <= len(digits) <= 7:
-        raise _Refused("CE", "a cédula de extranjería has 6 or 7 digits")
+        raise _Refused("CE", _("a cédula de extranjería has 6 or 7 digits"))
     return TaxId(digits, "CE", digits, False)
 
 
@@ -298,7 +301,7 @@ def _colombia(text: str, hint: str | None) -> TaxId:
     if hint == "OTHER":
         return _other(text)
     if hint is not None and hint not in ("NIT", "CC", "CE"):
-        raise _Refused(hint, f"{hint} is not a tax id type of CO (NIT, CC, CE, PA)")
+        raise _Refused(hint, _not_a_type(hint, "CO", "NIT, CC, CE, PA"))
     text = text.strip()
     with_dv = _CO_WITH_DV.match(text)
     # "1.020.345.678" ends in a thousands group, never in a check digit
@@ -306,11 +309,11 @@ def _colombia(text: str, hint: str | None) -> TaxId:
         base = re.sub(r"[.\s]", "", with_dv.group("base"))
         return _co_nit_checked(base, with_dv.group("dv"))
     if with_dv and hint in ("CC", "CE") and re.search(r"-\s*[0-9]$", text):
-        raise _Refused(hint, "a cédula has no check digit; write it as NIT if it is one")
+        raise _Refused(hint, _("a cédula has no check digit; write it as NIT if it is one"))
     if not _CO_DIGITS.match(text):
         if hint is None and re.search(r"[A-Za-z]", text):
             return _passport(text)
-        raise _Refused(hint or "NIT", "only digits, dots and a dash before the check digit")
+        raise _Refused(hint or "NIT", _("only digits, dots and a dash before the check digit"))
     digits = re.sub(r"[.\s]", "", text)
     if hint == "CC":
         return _co_cc(digits)
@@ -320,7 +323,7 @@ def _colombia(text: str, hint: str | None) -> TaxId:
         if len(digits) in (10, 11):
             return _co_nit_checked(digits[:-1], digits[-1])
         if len(digits) > 11:
-            raise _Refused("NIT", "too long for a NIT")
+            raise _Refused("NIT", _("too long for a NIT"))
         return _co_nit_unchecked(digits)
     # No hint: 9 digits is how companies write their NIT without the digit; a 10-digit
     # number is either a NIT with its digit or a modern cédula, and only the digit can tell.
@@ -471,7 +474,7 @@ def validate_tax_id(raw: str, country: str, type_hint: str | None = None) -> Tax
     country = (country or "").strip().upper()
     text = (raw or "").strip()
     if not text:
-        raise InvalidTaxId("empty tax id")
+        raise InvalidTaxId(_("empty tax id"))
     hint = _resolve_hint(type_hint, country) if type_hint and type_hint.strip() else None
     text, leading = _split_leading_type(text, country)
     hint = hint or leading
@@ -499,8 +502,8 @@ def _validate(text: str, country: str, hint: str | None) -> TaxId:
         for type_, validator, _auto in options:
             if type_ == hint:
                 return validator(text)
-        names = ", ".join([*(t for t, _, _ in options), "PA"])
-        raise _Refused(hint, f"{hint} is not a tax id type of {country} ({names})")
+        names = ", ".join([*(name for name, _validator, _auto in options), "PA"])
+        raise _Refused(hint, _not_a_type(hint, country, names))
     refusals: list[_Refused] = []
     for _type, validator, auto in options:
         if not auto:
@@ -515,7 +518,17 @@ def _validate(text: str, country: str, hint: str | None) -> TaxId:
     if len(refusals) == 1:
         raise refusals[0]
     detail = "; ".join(f"{r.type}: {r.reason}" for r in refusals)
-    raise _AllRefused(f"not a valid tax id of {country} ({detail})")
+    raise _AllRefused(
+        _("not a valid tax id of %(country)s (%(detail)s)") % {"country": country, "detail": detail}
+    )
+
+
+def _not_a_type(hint: str, country: str, names: str) -> str:
+    return _("%(type)s is not a tax id type of %(country)s (%(types)s)") % {
+        "type": hint,
+        "country": country,
+        "types": names,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,7 +565,7 @@ def normalize_phone(raw: str, country: str) -> tuple[str, str]:
     """
     text = (raw or "").strip()
     if not text:
-        raise InvalidPhone("empty phone number")
+        raise InvalidPhone(_("empty phone number"))
     region = (country or "").strip().upper() or None
     candidates = [text]
     if re.match(r"^00\s*[1-9]", text):
@@ -569,14 +582,20 @@ def normalize_phone(raw: str, country: str) -> tuple[str, str]:
         parsed = parsed or number
     if parsed is None:
         if region and region not in phonenumbers.SUPPORTED_REGIONS and not text.startswith("+"):
-            raise InvalidPhone(f"{text}: unknown country {region!r}; write it with +code")
-        raise InvalidPhone(f"{text}: not a phone number")
+            raise InvalidPhone(
+                _("%(text)s: unknown country %(country)s; write it with +code")
+                % {"text": text, "country": repr(region)}
+            )
+        raise InvalidPhone(_("%(text)s: not a phone number") % {"text": text})
     shown = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     code = parsed.country_code or 0
     where = phonenumbers.region_code_for_country_code(code)
     if where == phonenumbers.UNKNOWN_REGION:
         where = f"+{code}"
-    raise InvalidPhone(f"{text}: {shown} is not a valid {where} phone number")
+    raise InvalidPhone(
+        _("%(text)s: %(number)s is not a valid %(country)s phone number")
+        % {"text": text, "number": shown, "country": where}
+    )
 
 
 # ---------------------------------------------------------------------------------------------

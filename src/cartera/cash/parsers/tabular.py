@@ -23,7 +23,7 @@ from cartera.cash.parsers.base import (
     minor_amount,
 )
 from cartera.cash.parsers.profiles import Profile, profiles
-from cartera.portfolio.importing.reader import FileUnreadable, Row, TabularFile
+from cartera.portfolio.importing.reader import ColumnsClash, FileUnreadable, Row, TabularFile
 from cartera.portfolio.importing.values import (
     ColumnContradiction,
     ColumnFormat,
@@ -44,10 +44,8 @@ def _fits(profile: Profile, table: TabularFile) -> bool:
 def _open(path: Path, profile: Profile) -> TabularFile | None:
     try:
         return TabularFile(path, columns=profile.columns)
-    except FileUnreadable as exc:
-        if "both mean" in exc.reason:
-            return None  # this profile reads two headers as one field: not this layout
-        raise
+    except ColumnsClash:
+        return None  # this profile reads two headers as one field: not this layout
 
 
 def choose_profile(path: Path, forced: Profile | None) -> tuple[Profile, TabularFile]:

@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
+from django.utils.translation import gettext as _
+
 __all__ = [
     "DEBTOR_COLUMNS",
     "DOCUMENT_COLUMNS",
@@ -198,19 +200,24 @@ def parse_mapping(text: str) -> dict[str, str]:
         header, field = header.strip(), field.strip()
         if not sep or not header or not field:
             raise ValueError(
-                f"--map pair {piece.strip()!r} is not of the form 'Column header=field'"
+                _("--map pair %(pair)s is not of the form 'Column header=field'")
+                % {"pair": repr(piece.strip())}
             )
         key = normalize_header(header)
         if not key:
-            raise ValueError(f"--map pair {piece.strip()!r} names no column header")
+            raise ValueError(
+                _("--map pair %(pair)s names no column header") % {"pair": repr(piece.strip())}
+            )
         if key in seen_headers:
             raise ValueError(
-                f"--map maps column {header!r} twice ({seen_headers[key]!r} and {field!r})"
+                _("--map maps column %(header)s twice (%(first)s and %(second)s)")
+                % {"header": repr(header), "first": repr(seen_headers[key]), "second": repr(field)}
             )
         field_key = normalize_header(field)
         if field_key in seen_fields:
             raise ValueError(
-                f"--map sends both {seen_fields[field_key]!r} and {header!r} to {field}"
+                _("--map sends both %(first)s and %(second)s to %(field)s")
+                % {"first": repr(seen_fields[field_key]), "second": repr(header), "field": field}
             )
         seen_headers[key] = field
         seen_fields[field_key] = header

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cartera.core.bulk import ids_reserve, rows_insert, select_in
 from cartera.core.locales import default_timezone
@@ -248,7 +249,8 @@ class DebtorDirectory:
                     error = RowError(
                         "tax_id",
                         data.tax.display,
-                        f"{len(matches)} debtors share this tax id; give their external_id",
+                        _("%(count)s debtors share this tax id; give their external_id")
+                        % {"count": len(matches)},
                     )
                     if outcome is None:
                         raise error
@@ -258,7 +260,10 @@ class DebtorDirectory:
             if debtor is None:
                 if not data.name:
                     error = RowError(
-                        "name", None, f"debtor {data.key} does not exist yet and has no name"
+                        "name",
+                        None,
+                        _("debtor %(debtor)s does not exist yet and has no name")
+                        % {"debtor": data.key},
                     )
                     if outcome is None:
                         raise error
@@ -382,16 +387,16 @@ class DebtorImporter(Importer):
         for row in rows:
             try:
                 if "__extra__" in row.values:
-                    raise RowError("", row.values["__extra__"], "more cells than column headers")
+                    raise RowError("", row.values["__extra__"], _("more cells than column headers"))
                 data = parse_debtor(self.ctx, row.values)
                 if not data.external_id and not data.tax:
-                    raise RowError("external_id", None, "neither external_id nor tax_id given")
+                    raise RowError("external_id", None, _("neither external_id nor tax_id given"))
                 first = self.ctx.first_line_of.get(self.row_key(row) or "")
                 if first is not None and first != row.line:
                     raise RowError(
                         "external_id",
                         data.key,
-                        f"appears twice in this file (first at line {first})",
+                        _("appears twice in this file (first at line %(line)s)") % {"line": first},
                     )
             except RowError as error:
                 prepared.rejections.append((row, error))

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cartera.core.bulk import (
     copy_text,
@@ -149,18 +150,20 @@ class DocumentData:
 def parse_document(ctx: ImportContext, row: Row) -> DocumentData:
     values = row.values
     if EXTRA in values:
-        raise RowError("", values[EXTRA], "more cells than column headers")
+        raise RowError("", values[EXTRA], _("more cells than column headers"))
     number = fields.text(values, "number", max_length=80)
     external_id = fields.text(values, "external_id", max_length=80) or number
     if external_id is None:
-        raise RowError("number", None, "the document has neither external_id nor number")
+        raise RowError("number", None, _("the document has neither external_id nor number"))
     first = ctx.first_line_of.get(external_id)
     if first is not None and first != row.line:
         raise RowError(
-            "external_id", external_id, f"appears twice in this file (first at line {first})"
+            "external_id",
+            external_id,
+            _("appears twice in this file (first at line %(line)s)") % {"line": first},
         )
     if "debtor_external_id" not in values and "debtor_tax_id" not in values:
-        raise RowError("debtor_external_id", None, "no debtor column")
+        raise RowError("debtor_external_id", None, _("no debtor column"))
     debtor: DebtorData | None = None
     if ctx.fields & DEBTOR_DETAIL_COLUMNS:
         debtor = parse_debtor(ctx, values, prefix="debtor_")
@@ -172,40 +175,47 @@ def parse_document(ctx: ImportContext, row: Row) -> DocumentData:
             parse_tax_id(raw_tax, "debtor_tax_id", ctx.creditor.country, None) if raw_tax else None
         )
     if not debtor_external_id and not tax:
-        raise RowError("debtor_external_id", None, "the debtor is not given")
+        raise RowError("debtor_external_id", None, _("the debtor is not given"))
     kind = fields.document_kind(values, "kind")
     currency = fields.currency(values, "currency", ctx.creditor.currency)
     amount = fields.amount_minor(ctx, values, "amount", currency)
     if amount is None:
-        raise RowError("amount", None, "amount is empty")
+        raise RowError("amount", None, _("amount is empty"))
     amount_minor, sign = amount
     if sign < 0:
         # ERP exports often list credit notes as negative invoices.
         if kind not in (None, DocumentKind.CREDIT_NOTE):
-            raise RowError("amount", values.get("amount"), f"negative amount on a {kind}")
+            raise RowError(
+                "amount",
+                values.get("amount"),
+                _("negative amount on a %(kind)s") % {"kind": kind},
+            )
         kind = DocumentKind.CREDIT_NOTE
     if amount_minor == 0:
-        raise RowError("amount", values.get("amount"), "amount is zero")
+        raise RowError("amount", values.get("amount"), _("amount is zero"))
     kind = kind or DocumentKind.INVOICE
     balance = fields.amount_minor(ctx, values, "balance", currency)
     balance_minor = None
     if balance is not None:
         balance_minor, balance_sign = balance
         if balance_sign < 0 and kind != DocumentKind.CREDIT_NOTE:
-            raise RowError("balance", values.get("balance"), "negative balance on a document")
+            raise RowError("balance", values.get("balance"), _("negative balance on a document"))
         if balance_minor > amount_minor:
             raise RowError(
                 "balance",
                 values.get("balance"),
-                f"balance is larger than the amount {_amount_text(ctx, values)}",
+                _("balance is larger than the amount %(amount)s")
+                % {"amount": _amount_text(ctx, values)},
             )
     due_date = fields.date(ctx, values, "due_date")
     issue_date = fields.date(ctx, values, "issue_date")
     if due_date is None:
-        raise RowError("due_date", None, "due date is empty")
+        raise RowError("due_date", None, _("due date is empty"))
     if issue_date and due_date < issue_date:
         raise RowError(
-            "due_date", values.get("due_date"), f"due date is before the issue date {issue_date}"
+            "due_date",
+            values.get("due_date"),
+            _("due date is before the issue date %(date)s") % {"date": issue_date},
         )
     return DocumentData(
         row,
@@ -387,10 +397,10 @@ class DocumentImporter(Importer):
     @classmethod
     def refuse_for(cls, creditor: Creditor, options: ImportOptions) -> str | None:
         if options.full_snapshot and creditor.balance_mode != BalanceMode.ERP:
-            return (
-                f"--full-snapshot needs balance mode 'erp'; creditor {creditor.code} keeps its "
+            return _(
+                "--full-snapshot needs balance mode 'erp'; creditor %(creditor)s keeps its "
                 "balances in Cartera's ledger"
-            )
+            ) % {"creditor": creditor.code}
         return None
 
     def __init__(self, ctx: ImportContext):
@@ -564,8 +574,10 @@ class DocumentImporter(Importer):
                         RowError(
                             "debtor_external_id",
                             data.debtor_external_id,
-                            "no such debtor: import the debtors first, or add the debtor's "
-                            "name column so this file creates it",
+                            _(
+                                "no such debtor: import the debtors first, or add the "
+                                "debtor's name column so this file creates it"
+                            ),
                         ),
                     )
                     continue
@@ -574,9 +586,10 @@ class DocumentImporter(Importer):
                 matches = by_tax.get(data.debtor_tax.number, [])
                 if len(matches) != 1:
                     reason = (
-                        "no debtor has this tax id"
+                        _("no debtor has this tax id")
                         if not matches
-                        else f"{len(matches)} debtors share this tax id; use debtor_external_id"
+                        else _("%(count)s debtors share this tax id; use debtor_external_id")
+                        % {"count": len(matches)}
                     )
                     outcome.reject(
                         data.row, RowError("debtor_tax_id", data.debtor_tax.display, reason)
@@ -625,17 +638,23 @@ class DocumentImporter(Importer):
             raise RowError(
                 "debtor_external_id",
                 debtor.external_id,
-                f"document {document.external_id} belongs to another debtor",
+                _("document %(document)s belongs to another debtor")
+                % {"document": document.external_id},
             )
         if document.currency != data.currency:
             raise RowError(
                 "currency",
                 data.currency,
-                f"the document is in {document.currency}; it cannot change",
+                _("the document is in %(currency)s; it cannot change")
+                % {"currency": document.currency},
             )
         old_sign = -1 if document.kind == DocumentKind.CREDIT_NOTE else 1
         if old_sign != data.sign:
-            raise RowError("kind", data.kind, f"a {document.kind} cannot become a {data.kind}")
+            raise RowError(
+                "kind",
+                data.kind,
+                _("a %(old)s cannot become a %(new)s") % {"old": document.kind, "new": data.kind},
+            )
         changed = False
         for name in ("number", "kind", "issue_date", "due_date"):
             if getattr(document, name) != getattr(data, name):
@@ -647,7 +666,7 @@ class DocumentImporter(Importer):
                 raise RowError(
                     "amount",
                     data.row.values.get("amount"),
-                    "the new amount is below what was already paid on this document",
+                    _("the new amount is below what was already paid on this document"),
                 )
             entries.append(
                 self._entry(

@@ -12,6 +12,7 @@ from functools import cache
 from babel import Locale
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 from cartera.core.money import CurrencyError, exponent, to_minor, validate_currency
 from cartera.portfolio.importing.columns import normalize_header
@@ -42,14 +43,14 @@ def text(values: dict[str, object], name: str, *, max_length: int = 200) -> str 
     if not cleaned:
         return None
     if len(cleaned) > max_length:
-        raise RowError(name, raw, f"longer than {max_length} characters")
+        raise RowError(name, raw, _("longer than %(count)s characters") % {"count": max_length})
     return cleaned
 
 
 def required_text(values: dict[str, object], name: str, *, max_length: int = 200) -> str:
     value = text(values, name, max_length=max_length)
     if value is None:
-        raise RowError(name, None, f"{name} is empty")
+        raise RowError(name, None, _("%(column)s is empty") % {"column": name})
     return value
 
 
@@ -158,9 +159,7 @@ _DOCUMENT_KINDS: dict[str, set[str]] = {
 }
 
 
-def _choice(
-    values: dict[str, object], name: str, table: Mapping[str, set[str]], label: str
-) -> str | None:
+def _choice(values: dict[str, object], name: str, table: Mapping[str, set[str]]) -> str | None:
     raw = text(values, name, max_length=60)
     if raw is None:
         return None
@@ -169,15 +168,19 @@ def _choice(
         if key in words:
             return str(choice)
     accepted = ", ".join(str(choice) for choice in table)
-    raise RowError(name, raw, f"unknown {label} (accepted: {accepted})")
+    if table is _DEBTOR_KINDS:
+        reason = _("unknown debtor kind (accepted: %(accepted)s)")
+    else:
+        reason = _("unknown document kind (accepted: %(accepted)s)")
+    raise RowError(name, raw, reason % {"accepted": accepted})
 
 
 def debtor_kind(values: dict[str, object], name: str) -> str | None:
-    return _choice(values, name, _DEBTOR_KINDS, "debtor kind")
+    return _choice(values, name, _DEBTOR_KINDS)
 
 
 def document_kind(values: dict[str, object], name: str) -> str | None:
-    return _choice(values, name, _DOCUMENT_KINDS, "document kind")
+    return _choice(values, name, _DOCUMENT_KINDS)
 
 
 @cache
@@ -197,7 +200,7 @@ def country(values: dict[str, object], name: str, default: str) -> str:
         return default
     code = _country_names().get(normalize_header(raw))
     if code is None:
-        raise RowError(name, raw, "unknown country (use an ISO code such as CO, MX, ES)")
+        raise RowError(name, raw, _("unknown country (use an ISO code such as CO, MX, ES)"))
     return code
 
 
@@ -213,6 +216,8 @@ def emails(values: dict[str, object], name: str) -> list[str]:
         try:
             validate_email(address)
         except ValidationError as exc:
-            raise RowError(name, raw, f"'{part}' is not a valid email address") from exc
+            raise RowError(
+                name, raw, _("'%(value)s' is not a valid email address") % {"value": part}
+            ) from exc
         found.append(address)
     return found

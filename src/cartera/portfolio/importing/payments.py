@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cartera.core.bulk import ids_reserve, rows_insert, rows_update, select_in
 from cartera.core.money import from_minor
@@ -215,10 +216,10 @@ class PaymentImporter(Importer):
     @classmethod
     def refuse_for(cls, creditor: Creditor, options: ImportOptions) -> str | None:
         if creditor.balance_mode == BalanceMode.ERP:
-            return (
-                f"creditor {creditor.code} keeps its balances in the ERP (balance mode 'erp'): "
+            return _(
+                "creditor %(creditor)s keeps its balances in the ERP (balance mode 'erp'): "
                 "load the ERP's open items with 'cartera import documents' instead of payments"
-            )
+            ) % {"creditor": creditor.code}
         return None
 
     def __init__(self, ctx: ImportContext):
@@ -230,7 +231,7 @@ class PaymentImporter(Importer):
     def parse(self, row: Row) -> PaymentData:
         values = row.values
         if "__extra__" in values:
-            raise RowError("", values["__extra__"], "more cells than column headers")
+            raise RowError("", values["__extra__"], _("more cells than column headers"))
         external_id = fields.text(values, "external_id", max_length=80)
         if external_id:
             first = self.ctx.first_line_of.get(external_id)
@@ -238,24 +239,24 @@ class PaymentImporter(Importer):
                 raise RowError(
                     "external_id",
                     external_id,
-                    f"appears twice in this file (first at line {first})",
+                    _("appears twice in this file (first at line %(line)s)") % {"line": first},
                 )
         date = fields.date(self.ctx, values, "date")
         if date is None:
-            raise RowError("date", None, "payment date is empty")
+            raise RowError("date", None, _("payment date is empty"))
         currency = fields.currency(values, "currency", self.ctx.creditor.currency)
         amount = fields.amount_minor(self.ctx, values, "amount", currency)
         if amount is None:
-            raise RowError("amount", None, "amount is empty")
+            raise RowError("amount", None, _("amount is empty"))
         amount_minor, sign = amount
         if sign <= 0:
             raise RowError(
                 "amount",
                 values.get("amount"),
-                "a payment must be positive (a refund or correction is a reversal in Cartera)",
+                _("a payment must be positive (a refund or correction is a reversal in Cartera)"),
             )
         if amount_minor == 0:
-            raise RowError("amount", values.get("amount"), "amount rounds to zero")
+            raise RowError("amount", values.get("amount"), _("amount rounds to zero"))
         raw_tax = fields.text(values, "debtor_tax_id", max_length=40)
         tax = parse_tax_id(raw_tax, "debtor_tax_id", self.ctx.creditor.country, None)
         return PaymentData(
@@ -335,18 +336,24 @@ class PaymentImporter(Importer):
     def _same_payment(self, payment: _Recorded, data: PaymentData) -> RowError | None:
         mismatches = []
         if payment.date != data.date:
-            mismatches.append(f"date {payment.date}")
+            mismatches.append(_("date %(date)s") % {"date": payment.date})
         if payment.amount_minor != data.amount_minor or payment.currency != data.currency:
-            mismatches.append(f"amount {payment.amount} {payment.currency}")
+            mismatches.append(
+                _("amount %(amount)s %(currency)s")
+                % {"amount": payment.amount, "currency": payment.currency}
+            )
         if data.debtor_external_id and payment.debtor_external_id != data.debtor_external_id:
-            mismatches.append(f"debtor {payment.debtor_external_id}")
+            mismatches.append(_("debtor %(debtor)s") % {"debtor": payment.debtor_external_id})
         if not mismatches:
             return None
         return RowError(
             "external_id",
             data.external_id,
-            f"payment already recorded with {', '.join(mismatches)}; "
-            "a recorded payment is corrected by a reversal, not by a new file",
+            _(
+                "payment already recorded with %(differences)s; a recorded payment is corrected "
+                "by a reversal, not by a new file"
+            )
+            % {"differences": ", ".join(mismatches)},
         )
 
     def _select(
@@ -425,7 +432,7 @@ class PaymentImporter(Importer):
         if data.debtor_external_id:
             matches = debtors.get(f"id:{data.debtor_external_id}", [])
             if not matches:
-                raise RowError("debtor_external_id", data.debtor_external_id, "no such debtor")
+                raise RowError("debtor_external_id", data.debtor_external_id, _("no such debtor"))
             debtor = matches[0]
         elif data.debtor_tax_id:
             matches = debtors.get(f"tax:{data.debtor_tax_id}", [])
@@ -433,9 +440,10 @@ class PaymentImporter(Importer):
                 raise RowError(
                     "debtor_tax_id",
                     data.debtor_tax_id,
-                    "no debtor has this tax id"
+                    _("no debtor has this tax id")
                     if not matches
-                    else f"{len(matches)} debtors share this tax id; use debtor_external_id",
+                    else _("%(count)s debtors share this tax id; use debtor_external_id")
+                    % {"count": len(matches)},
                 )
             debtor = matches[0]
         document = self._named_document(data, debtor, documents)
@@ -449,22 +457,29 @@ class PaymentImporter(Importer):
                 raise RowError(
                     "document_number",
                     document.number,
-                    f"document {document.number} belongs to debtor {owner.external_id}, "
-                    f"not {debtor.external_id}",
+                    _("document %(document)s belongs to debtor %(owner)s, not %(debtor)s")
+                    % {
+                        "document": document.number,
+                        "owner": owner.external_id,
+                        "debtor": debtor.external_id,
+                    },
                 )
             debtor = owner
             if document.currency != data.currency:
                 raise RowError(
                     "currency",
                     data.currency,
-                    f"document {document.number} is in {document.currency}",
+                    _("document %(document)s is in %(currency)s")
+                    % {"document": document.number, "currency": document.currency},
                 )
         if debtor is None:
             raise RowError(
                 "debtor_external_id",
                 None,
-                "cannot tell whose payment this is: give the debtor, a document or a payment "
-                "reference",
+                _(
+                    "cannot tell whose payment this is: give the debtor, a document or a "
+                    "payment reference"
+                ),
             )
         return debtor, document
 
@@ -475,7 +490,7 @@ class PaymentImporter(Importer):
             matches = documents.get(f"id:{data.document_external_id}", [])
             if not matches:
                 raise RowError(
-                    "document_external_id", data.document_external_id, "no such document"
+                    "document_external_id", data.document_external_id, _("no such document")
                 )
             return matches[0]
         if data.document_number:
@@ -484,18 +499,21 @@ class PaymentImporter(Importer):
             if debtor is not None:
                 matches = [doc for doc in numbered if doc.debtor_id == debtor.pk]
             if not matches:
-                reason = "no such document"
+                reason = _("no such document")
                 if numbered:
-                    reason = (
-                        f"document {data.document_number} belongs to another debtor, not to "
-                        f"{debtor.external_id if debtor else ''}"
-                    )
+                    reason = _(
+                        "document %(document)s belongs to another debtor, not to %(debtor)s"
+                    ) % {
+                        "document": data.document_number,
+                        "debtor": debtor.external_id if debtor else "",
+                    }
                 raise RowError("document_number", data.document_number, reason)
             if len(matches) > 1:
                 raise RowError(
                     "document_number",
                     data.document_number,
-                    f"{len(matches)} documents have this number; give the debtor too",
+                    _("%(count)s documents have this number; give the debtor too")
+                    % {"count": len(matches)},
                 )
             return matches[0]
         if data.quoted_reference:

@@ -24,7 +24,9 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
 
 from cartera.core.audit import Actor, audit_record
 from cartera.core.csvsafe import safe_cell
@@ -40,7 +42,8 @@ EXIT_NOTHING_LANDED = 4
 
 
 class RowError(Exception):
-    """A row cannot land: which column, which value, and why."""
+    """A row cannot land: which column (its code, never translated), which value, and why (in
+    the active language)."""
 
     def __init__(self, column: str, value: object, reason: str):
         super().__init__(reason)
@@ -343,11 +346,18 @@ def _check_columns(importer: type[Importer], table: TabularFile) -> None:
     present = set(table.fields)
     for group in importer.required:
         if not present.intersection(group):
-            wanted = " or ".join(group)
             aliases = ", ".join(importer.columns[group[0]][:8])
             raise FileRefused(
-                f"{table.path.name}: missing column {wanted} "
-                f"(accepted headers include: {aliases}; or pass --map 'Header={group[0]}')"
+                _(
+                    "%(file)s: missing column %(column)s (accepted headers include: "
+                    "%(aliases)s; or pass --map 'Header=%(field)s')"
+                )
+                % {
+                    "file": table.path.name,
+                    "column": get_text_list(list(group)),
+                    "aliases": aliases,
+                    "field": group[0],
+                }
             )
 
 
@@ -454,10 +464,9 @@ def run_import(
             except _Rollback:
                 pass
             if not options.dry_run and result.rejected:
-                result.message = (
-                    f"nothing landed: {result.rejected} row(s) rejected and --all-or-nothing "
-                    "was given"
-                )
+                result.message = _(
+                    "nothing landed: %(count)s row(s) rejected and --all-or-nothing was given"
+                ) % {"count": result.rejected}
                 result.created = result.updated = result.unchanged = 0
         else:
             batch.save()
@@ -471,7 +480,9 @@ def run_import(
         raise
     result.rejected_file = rejected.close()
     if result.rejected and not result.landed and not result.message:
-        result.message = f"every row was rejected; the reasons are in {result.rejected_file}"
+        result.message = _("every row was rejected; the reasons are in %(path)s") % {
+            "path": result.rejected_file
+        }
     if options.dry_run:
         return result
     if single_transaction and result.rejected:
@@ -524,10 +535,13 @@ def _read_ahead(items: Iterator[Any]) -> Iterator[Iterator[Any]]:
 
     Reading and checking the next chunk (Python) then overlaps with writing this one (the
     database), on another core. At most two items wait, so memory stays bounded; an error
-    in the producer reaches the consumer where the item would have been.
+    in the producer reaches the consumer where the item would have been. The producer speaks
+    the consumer's language: a new thread starts with none active, so the rejection reasons
+    it writes would otherwise ignore `translation.override`.
     """
     ready: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
+    language = translation.get_language()
 
     def put(item: Any) -> bool:
         while not stop.is_set():
@@ -540,10 +554,11 @@ def _read_ahead(items: Iterator[Any]) -> Iterator[Iterator[Any]]:
 
     def produce() -> None:
         try:
-            for item in items:
-                if not put((item, None)):
-                    return
-            put((_DONE, None))
+            with translation.override(language):
+                for item in items:
+                    if not put((item, None)):
+                        return
+                put((_DONE, None))
         except BaseException as exc:
             put((None, exc))
         finally:
@@ -631,7 +646,9 @@ def _finish_batch(batch: ImportBatch, result: ImportResult, actor: Actor) -> Non
     batch.status = BatchStatus.PARTIAL if result.rejected else BatchStatus.DONE
     batch.finished_at = timezone.now()
     if result.closed:
-        batch.message = f"{result.closed} document(s) closed: missing from the full snapshot"
+        batch.message = _("%(count)s document(s) closed: missing from the full snapshot") % {
+            "count": result.closed
+        }
     batch.save()
     result.batch_id = batch.pk
     audit_record(

@@ -20,9 +20,11 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from cartera.portfolio.importing.columns import alias_index, normalize_header
 
-__all__ = ["EXTRA", "FileUnreadable", "Row", "TabularFile", "clean_cell"]
+__all__ = ["EXTRA", "ColumnsClash", "FileUnreadable", "Row", "TabularFile", "clean_cell"]
 
 # Key in Row.values for non-empty cells beyond the last header: usually a delimiter inside an
 # unquoted value, which shifts every later cell, so the importer rejects the row.
@@ -39,12 +41,17 @@ _XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 
 
 class FileUnreadable(Exception):
-    """The file cannot be imported at all; str() is one line naming the file and the reason."""
+    """The file cannot be imported at all; str() is one line naming the file and the reason
+    (in the active language)."""
 
     def __init__(self, path: str | Path, reason: str) -> None:
         self.path = Path(path)
         self.reason = " ".join(reason.split())
         super().__init__(f"{path}: {self.reason}")
+
+
+class ColumnsClash(FileUnreadable):
+    """Two columns of the file mean the same field (a layout that does not fit the aliases)."""
 
 
 class Row:
@@ -223,16 +230,16 @@ class TabularFile:
         self._reset_dimensions = False
 
         if not self.path.exists():
-            raise FileUnreadable(path, "no such file")
+            raise FileUnreadable(path, _("no such file"))
         if self.path.is_dir():
-            raise FileUnreadable(path, "is a directory, not a file")
+            raise FileUnreadable(path, _("is a directory, not a file"))
         try:
             with self.path.open("rb") as raw:
                 probe = raw.read(_BINARY_PROBE)
         except OSError as exc:
             raise FileUnreadable(path, exc.strerror or str(exc)) from None
         if not probe:
-            raise FileUnreadable(path, "the file is empty")
+            raise FileUnreadable(path, _("the file is empty"))
 
         if self.path.suffix.lower() in _XLSX_SUFFIXES or probe.startswith(_ZIP_MAGIC):
             self.format = "xlsx"
@@ -247,13 +254,15 @@ class TabularFile:
     def _open_csv(self, probe: bytes) -> list[tuple[int, str | None]]:
         if probe.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise FileUnreadable(
-                self.path, "is UTF-16 text; save it again as 'CSV UTF-8' or as .xlsx"
+                self.path, _("is UTF-16 text; save it again as 'CSV UTF-8' or as .xlsx")
             )
         if b"\0" in probe:
             raise FileUnreadable(
                 self.path,
-                "looks like a binary file, not CSV text (an old .xls renamed?); "
-                "save it as .xlsx or CSV",
+                _(
+                    "looks like a binary file, not CSV text (an old .xls renamed?); "
+                    "save it as .xlsx or CSV"
+                ),
             )
         bom = probe.startswith(codecs.BOM_UTF8)
         try:
@@ -265,7 +274,9 @@ class TabularFile:
                 sniffer.drain()
                 encoding = sniffer.encoding(bom)
         except csv.Error as exc:
-            raise FileUnreadable(self.path, f"is not valid CSV ({exc})") from None
+            raise FileUnreadable(
+                self.path, _("is not valid CSV (%(error)s)") % {"error": exc}
+            ) from None
         except OSError as exc:
             raise FileUnreadable(self.path, exc.strerror or str(exc)) from None
         self.encoding = encoding
@@ -285,22 +296,22 @@ class TabularFile:
                 break
             lines_before += 1
         else:
-            raise FileUnreadable(self.path, "the file is empty")
+            raise FileUnreadable(self.path, _("the file is empty"))
         self.delimiter = _sniff_delimiter(line)
         records = _csv_records(itertools.chain([line], text), self.delimiter, lines_before)
         header: list[str] | None = None
-        for _, end, cells in records:
+        for _start, end, cells in records:
             if not all(_blank(cell) for cell in cells):
                 header = cells
                 self._header_line = end
                 break
         if header is None:
-            raise FileUnreadable(self.path, "the file is empty")
+            raise FileUnreadable(self.path, _("the file is empty"))
 
         blanks = {i for i, cell in enumerate(header) if _blank(cell)}
         used: set[int] = set()
         if blanks:
-            for _, _, cells in records:
+            for _start, _end, cells in records:
                 used.update(i for i in blanks - used if i < len(cells) and not _blank(cells[i]))
                 if used == blanks:
                     break
@@ -322,7 +333,8 @@ class TabularFile:
             except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
                 reason = str(exc) or type(exc).__name__
                 raise FileUnreadable(
-                    self.path, f"is not a readable Excel workbook ({reason})"
+                    self.path,
+                    _("is not a readable Excel workbook (%(reason)s)") % {"reason": reason},
                 ) from None
             try:
                 yield workbook
@@ -341,7 +353,7 @@ class TabularFile:
                         return found
         except OSError as exc:
             raise FileUnreadable(self.path, exc.strerror or str(exc)) from None
-        raise FileUnreadable(self.path, "the file is empty (no sheet has any data)")
+        raise FileUnreadable(self.path, _("the file is empty (no sheet has any data)"))
 
     def _scan_sheet(self, sheet: Any) -> list[tuple[int, str | None]] | None:
         # Read-only mode trusts the size the file declares; some writers declare 'A1' or
@@ -364,7 +376,7 @@ class TabularFile:
         # Cells past the header are columns nobody named, not a shifted record as in CSV; with
         # an unbounded sheet they can appear anywhere, so the whole sheet is checked then.
         if blanks or self._reset_dimensions:
-            for _, cells in rows:
+            for _number, cells in rows:
                 for i, cell in enumerate(cells):
                     if (i >= len(header) or i in blanks) and not _blank(cell):
                         used.add(i)
@@ -393,11 +405,14 @@ class TabularFile:
             if canonical is None:
                 raise FileUnreadable(
                     self.path,
-                    f"--map names unknown field '{target}'; valid fields: {', '.join(columns)}",
+                    _("--map names unknown field '%(field)s'; valid fields: %(fields)s")
+                    % {"field": target, "fields": ", ".join(columns)},
                 )
             if normalize_header(source) not in keys_in_file:
                 in_file = ", ".join(f"'{header}'" for _, header in named)
-                reason = f"--map names column '{source}', which is not in the file ({in_file})"
+                reason = _(
+                    "--map names column '%(column)s', which is not in the file (%(columns)s)"
+                ) % {"column": source, "columns": in_file}
                 raise FileUnreadable(self.path, reason)
             explicit[normalize_header(source)] = canonical
         chosen = set(explicit.values())
@@ -413,10 +428,13 @@ class TabularFile:
                 if canonical in chosen:
                     canonical = None
             if canonical is not None and canonical in self.fields:
-                raise FileUnreadable(
+                raise ColumnsClash(
                     self.path,
-                    f"columns '{self.fields[canonical]}' and '{header}' both mean {canonical}; "
-                    "use --map to choose",
+                    _(
+                        "columns '%(first)s' and '%(second)s' both mean %(field)s; "
+                        "use --map to choose"
+                    )
+                    % {"first": self.fields[canonical], "second": header, "field": canonical},
                 )
             # Repeated header texts get the column number, so Row.raw keeps every cell.
             name = header if header not in self.headers else f"{header} (column {index + 1})"
@@ -460,10 +478,14 @@ class TabularFile:
                     yield start, cells
         except csv.Error as exc:
             raise FileUnreadable(
-                self.path, f"is not valid CSV after line {last_line} ({exc})"
+                self.path,
+                _("is not valid CSV after line %(line)s (%(error)s)")
+                % {"line": last_line, "error": exc},
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise FileUnreadable(self.path, f"changed or became unreadable ({exc})") from None
+            raise FileUnreadable(
+                self.path, _("changed or became unreadable (%(error)s)") % {"error": exc}
+            ) from None
 
     def _xlsx_cells(self) -> Iterator[tuple[int, Sequence[object]]]:
         with self._workbook() as workbook:

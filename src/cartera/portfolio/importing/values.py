@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
@@ -20,6 +21,8 @@ from typing import Literal
 from babel import Locale, UnknownLocaleError
 from babel.dates import get_date_format
 from babel.numbers import get_decimal_symbol, list_currencies
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
 
 __all__ = [
     "ColumnContradiction",
@@ -151,14 +154,14 @@ def _split_amount(text: str) -> tuple[bool, str]:
     """(negative, numeric core) of an amount text, with signs and currency marks checked."""
     text = text.strip()
     if not text:
-        raise _Bad("it is empty")
+        raise _Bad(_("it is empty"))
     match = _CORE.search(text)
     if match is None:
-        raise _Bad("there are no digits")
+        raise _Bad(_("there are no digits"))
     core = match.group().rstrip(_SPACES + _APOSTROPHES + ".,")
     prefix, suffix = text[: match.start()], text[match.start() + len(core) :]
     if any(ch.isdigit() for ch in prefix + suffix):
-        raise _Bad("it holds more than one number")
+        raise _Bad(_("it holds more than one number"))
 
     signs: list[str] = []
     parens: list[str] = []
@@ -170,7 +173,7 @@ def _split_amount(text: str) -> tuple[bool, str]:
             head = rest[0]
             if head in "()":
                 if (head == "(") != is_prefix:
-                    raise _Bad("its parentheses are misplaced")
+                    raise _Bad(_("its parentheses are misplaced"))
                 parens.append(head)
                 rest = rest[1:]
                 continue
@@ -194,18 +197,18 @@ def _split_amount(text: str) -> tuple[bool, str]:
                 rest = rest[3:]
                 continue
             unexpected = rest.split()[0] if rest.split() else rest
-            raise _Bad(f"unexpected {unexpected!r}")
+            raise _Bad(_("unexpected %(text)s") % {"text": repr(unexpected)})
 
     if len(signs) > 1 or (signs and parens):
-        raise _Bad("it has more than one sign")
+        raise _Bad(_("it has more than one sign"))
     if parens and parens != ["(", ")"]:
-        raise _Bad("its parentheses do not match")
+        raise _Bad(_("its parentheses do not match"))
     if len(symbols) > 1:
-        raise _Bad("it has two different currency symbols")
+        raise _Bad(_("it has two different currency symbols"))
     if len(codes) > 1:
-        raise _Bad("it has two different currency codes")
+        raise _Bad(_("it has two different currency codes"))
     if symbols and codes and not (codes <= _SYMBOLS[next(iter(symbols))]):
-        raise _Bad("its currency symbol and code disagree")
+        raise _Bad(_("its currency symbol and code disagree"))
     return (bool(parens) or signs == ["-"]), core
 
 
@@ -215,13 +218,15 @@ def _core_to_decimal(core: str, decimal: str) -> Decimal:
         core = core.replace(space, " ")
     core = core.replace("\u2019", "'")
     if core.count(decimal) > 1:
-        raise _Bad(f"'{decimal}' cannot be the decimal separator twice")
+        raise _Bad(
+            _("'%(separator)s' cannot be the decimal separator twice") % {"separator": decimal}
+        )
     whole, separator, fraction = core.partition(decimal)
     if separator and not fraction.isdigit():
-        raise _Bad("digits after the decimal separator are grouped")
+        raise _Bad(_("digits after the decimal separator are grouped"))
     separators = {ch for ch in whole if not ch.isdigit()}
     if len(separators) > 1:
-        raise _Bad("it mixes thousands separators")
+        raise _Bad(_("it mixes thousands separators"))
     if separators:
         groups = whole.split(separators.pop())
         if (
@@ -229,7 +234,7 @@ def _core_to_decimal(core: str, decimal: str) -> Decimal:
             or groups[0].startswith("0")
             or any(len(group) != 3 for group in groups[1:])
         ):
-            raise _Bad("its digits are badly grouped")
+            raise _Bad(_("its digits are badly grouped"))
         whole = "".join(groups)
     return Decimal(f"{whole}.{fraction}" if fraction else whole)
 
@@ -305,19 +310,19 @@ def parse_amount(raw: object, decimal: str) -> Decimal:
     if decimal not in (",", "."):
         raise ValueError(f"decimal separator must be ',' or '.', not {decimal!r}")
     if isinstance(raw, bool):
-        raise ValueFormatError(f"{raw!r} is not an amount")
+        raise _not_an_amount(raw)
     if isinstance(raw, int):
         return Decimal(raw)
     if isinstance(raw, float):
         if not math.isfinite(raw):
-            raise ValueFormatError(f"{raw!r} is not an amount")
+            raise _not_an_amount(raw)
         return Decimal(str(raw))
     if isinstance(raw, Decimal):
         if not raw.is_finite():
-            raise ValueFormatError(f"{raw!r} is not an amount")
+            raise _not_an_amount(raw)
         return raw
     if not isinstance(raw, str):
-        raise ValueFormatError(f"{raw!r} is not an amount")
+        raise _not_an_amount(raw)
     # Most cells of a machine-written file are plain numbers: read them without the full
     # grammar (same result, a fraction of the time).
     plain = _PLAIN_AMOUNT[decimal].fullmatch(raw)
@@ -327,20 +332,44 @@ def parse_amount(raw: object, decimal: str) -> Decimal:
     try:
         negative, core = _split_amount(raw)
     except _Bad as exc:
-        raise ValueFormatError(f"'{raw.strip()}' is not an amount ({exc})") from None
+        raise ValueFormatError(
+            _("'%(value)s' is not an amount (%(reason)s)") % {"value": raw.strip(), "reason": exc}
+        ) from None
     try:
         value = _core_to_decimal(core, decimal)
     except (_Bad, InvalidOperation) as exc:
         raise ValueFormatError(
-            f"'{raw.strip()}' is not an amount ({exc}, reading '{decimal}' as the decimal "
-            "separator)"
+            _(
+                "'%(value)s' is not an amount (%(reason)s, reading '%(separator)s' as the "
+                "decimal separator)"
+            )
+            % {"value": raw.strip(), "reason": exc, "separator": decimal}
         ) from None
     return -value if negative and value else value
 
 
+def _not_an_amount(raw: object) -> ValueFormatError:
+    return ValueFormatError(_("%(value)s is not an amount") % {"value": repr(raw)})
+
+
 # --- dates -------------------------------------------------------------------------------
 
-_ORDER_NAMES = {"DMY": "day/month/year", "MDY": "month/day/year", "YMD": "year-month-day"}
+_ORDERS = frozenset({"DMY", "MDY", "YMD"})
+
+
+def _either(items: Iterable[str]) -> str:
+    """'a' or 'a or b' (a list, then the word "or" in the active language)."""
+    return get_text_list(list(items))
+
+
+def _order_name(order: str) -> str:
+    """How a date order is written in messages, in the active language."""
+    if order == "DMY":
+        return _("day/month/year")
+    if order == "MDY":
+        return _("month/day/year")
+    return _("year-month-day")
+
 
 _MONTHS: dict[str, int] = {}
 for _number, _names in enumerate(
@@ -464,7 +493,7 @@ def parse_date(raw: object, order: str) -> date:
     Year-first and month-name texts read the same under any order; `order` only decides which
     of two leading numbers is the day.
     """
-    if order not in _ORDER_NAMES:
+    if order not in _ORDERS:
         raise ValueError(f"date order must be DMY, MDY or YMD, not {order!r}")
     if isinstance(raw, datetime):
         return raw.date()
@@ -475,28 +504,40 @@ def parse_date(raw: object, order: str) -> date:
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     if not isinstance(raw, str):
-        raise ValueFormatError(f"{raw!r} is not a date (expected {_ORDER_NAMES[order]})")
+        raise ValueFormatError(
+            _("%(value)s is not a date (expected %(format)s)")
+            % {"value": repr(raw), "format": _order_name(order)}
+        )
     text = raw.strip()
     if _ISO_DATE.fullmatch(text):
         try:
             return date.fromisoformat(text)
         except ValueError:
             pass  # the full parser below says why
-    expected = _ORDER_NAMES[order]
     try:
         kind, a, b, c = _date_parts(text)
     except _Bad:
-        raise ValueFormatError(f"'{text}' is not a date (expected {expected})") from None
+        raise _not_a_date(text, order) from None
     if kind == "ymd":
         result = _valid(a, b, c)
     elif order == "YMD":
-        raise ValueFormatError(f"'{text}' is not a date (expected {expected})")
+        raise _not_a_date(text, order)
     else:
         result = _valid(c, b, a) if order == "DMY" else _valid(c, a, b)
     if result is None:
-        how = "year-month-day" if kind == "ymd" else expected
-        raise ValueFormatError(f"'{text}' is not a valid date (read as {how})")
+        how = _order_name("YMD" if kind == "ymd" else order)
+        raise ValueFormatError(
+            _("'%(value)s' is not a valid date (read as %(format)s)")
+            % {"value": text, "format": how}
+        )
     return result
+
+
+def _not_a_date(text: str, order: str) -> ValueFormatError:
+    return ValueFormatError(
+        _("'%(value)s' is not a date (expected %(format)s)")
+        % {"value": text, "format": _order_name(order)}
+    )
 
 
 # --- column inference --------------------------------------------------------------------
@@ -590,17 +631,29 @@ class ColumnFormat:
         second_readings: frozenset[str],
     ) -> ColumnContradiction:
         if self.kind == "amount":
-            what = "decimal separators"
-            first = "uses " + " or ".join(f"'{r}'" for r in sorted(first_readings))
-            second = "uses " + " or ".join(f"'{r}'" for r in sorted(second_readings))
+            template = _(
+                "column %(field)s mixes decimal separators: '%(first_value)s' (line "
+                "%(first_line)s) uses %(first)s but '%(second_value)s' (line %(second_line)s) "
+                "uses %(second)s"
+            )
+            first = _either(f"'{r}'" for r in sorted(first_readings))
+            second = _either(f"'{r}'" for r in sorted(second_readings))
         else:
-            what = "date orders"
-            first = "is " + " or ".join(_ORDER_NAMES[r] for r in sorted(first_readings))
-            second = "is " + " or ".join(_ORDER_NAMES[r] for r in sorted(second_readings))
-        message = (
-            f"column {self.field} mixes {what}: '{first_value}' (line {first_line}) {first} "
-            f"but '{second_value}' (line {second_line}) {second}"
-        )
+            template = _(
+                "column %(field)s mixes date orders: '%(first_value)s' (line %(first_line)s) "
+                "is %(first)s but '%(second_value)s' (line %(second_line)s) is %(second)s"
+            )
+            first = _either(_order_name(r) for r in sorted(first_readings))
+            second = _either(_order_name(r) for r in sorted(second_readings))
+        message = template % {
+            "field": self.field,
+            "first_value": first_value,
+            "first_line": first_line,
+            "first": first,
+            "second_value": second_value,
+            "second_line": second_line,
+            "second": second,
+        }
         return ColumnContradiction(
             self.field, first_line, first_value, second_line, second_value, message
         )

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
 
 from cartera.core.commandline import cli_actor, iso_date, print_json, usage_error
 from cartera.core.locales import validate_locale
@@ -62,8 +63,8 @@ class Command(BaseCommand):
         unknown = sorted(set((mapping or {}).values()) - set(known))
         if unknown:
             raise usage_error(
-                f"--map: {', '.join(unknown)} is not a {kind} field; the fields are "
-                f"{', '.join(known)}"
+                _("--map: %(unknown)s is not a %(kind)s field; the fields are %(fields)s")
+                % {"unknown": ", ".join(unknown), "kind": kind, "fields": ", ".join(known)}
             )
         import_options = ImportOptions(
             locale=locale,
@@ -76,7 +77,7 @@ class Command(BaseCommand):
         show_progress = sys.stderr.isatty() and options["format"] == "text"
 
         def progress(rows: int) -> None:
-            sys.stderr.write(f"\r  {rows:,} rows…")
+            sys.stderr.write("\r  " + _("%(rows)s rows…") % {"rows": f"{rows:,}"})
             sys.stderr.flush()
 
         result = run_import(
@@ -97,26 +98,52 @@ class Command(BaseCommand):
             sys.exit(result.exit_code)
 
     def _print_text(self, result: ImportResult, creditor: str) -> None:
-        prefix = "[dry run] " if result.dry_run else ""
+        prefix = _("[dry run] ") if result.dry_run else ""
         name = Path(result.file).name
+        rejected_file = _("rejected rows and reasons: %(path)s") % {"path": result.rejected_file}
         if result.message and not result.landed:
-            self.stderr.write(f"{prefix}{name}: refused: {result.message}")
+            self.stderr.write(
+                prefix
+                + _("%(file)s: refused: %(reason)s") % {"file": name, "reason": result.message}
+            )
             if result.rejected_file:
-                self.stderr.write(f"rejected rows and reasons: {result.rejected_file}")
+                self.stderr.write(rejected_file)
             return
         self.stdout.write(
-            f"{prefix}{name} → {creditor}: {result.rows_read:,} rows: "
-            f"created {result.created:,}, updated {result.updated:,}, "
-            f"unchanged {result.unchanged:,}, rejected {result.rejected:,}"
+            prefix
+            + _(
+                "%(file)s → %(creditor)s: %(rows)s rows: created %(created)s, updated "
+                "%(updated)s, unchanged %(unchanged)s, rejected %(rejected)s"
+            )
+            % {
+                "file": name,
+                "creditor": creditor,
+                "rows": f"{result.rows_read:,}",
+                "created": f"{result.created:,}",
+                "updated": f"{result.updated:,}",
+                "unchanged": f"{result.unchanged:,}",
+                "rejected": f"{result.rejected:,}",
+            }
         )
         if result.debtors:
             self.stdout.write(
-                f"debtors from the file's debtor columns: created "
-                f"{result.debtors['created']:,}, updated {result.debtors['updated']:,}"
+                _(
+                    "debtors from the file's debtor columns: created %(created)s, "
+                    "updated %(updated)s"
+                )
+                % {
+                    "created": f"{result.debtors['created']:,}",
+                    "updated": f"{result.debtors['updated']:,}",
+                }
             )
         if result.closed:
-            self.stdout.write(f"closed {result.closed:,} documents missing from the snapshot")
+            self.stdout.write(
+                _("closed %(count)s documents missing from the snapshot")
+                % {"count": f"{result.closed:,}"}
+            )
         if result.ignored_columns:
-            self.stdout.write(f"ignored columns: {', '.join(result.ignored_columns)}")
+            self.stdout.write(
+                _("ignored columns: %(columns)s") % {"columns": ", ".join(result.ignored_columns)}
+            )
         if result.rejected_file:
-            self.stdout.write(f"rejected rows and reasons: {result.rejected_file}")
+            self.stdout.write(rejected_file)
