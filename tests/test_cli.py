@@ -27,10 +27,10 @@ def cartera(tmp_path_factory):
         "DATABASE_URL": f"sqlite:///{home / 'cli.sqlite3'}",
     }
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, language: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "cartera", *args],
-            env=env,
+            env={**env, "CARTERA_LANGUAGE": language} if language else env,
             capture_output=True,
             text=True,
             timeout=120,
@@ -102,6 +102,10 @@ def test_exit_codes_for_partial_refused_and_wrong_usage(cartera, tmp_path: Path)
     assert some.returncode == 3
     assert "rechazadas 1" in some.stdout  # Spanish, the product's language by default
     assert Path(str(partial) + ".rejected.csv").exists()
+
+    english = cartera("import", "documents", str(partial), "--creditor", "EXIT", language="en")
+    assert english.returncode == 3
+    assert "rejected 1" in english.stdout  # CARTERA_LANGUAGE=en: the installation speaks English
 
     nothing = cartera("import", "documents", str(partial), "--creditor", "EXIT", "--all-or-nothing")
     assert nothing.returncode == 4

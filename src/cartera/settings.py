@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -140,8 +141,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "es"
 LANGUAGES = [("es", "Español"), ("en", "English")]
+# The installation's language: what commands print and what a page shows a visitor with no
+# preference of their own (each user's choice is saved with the user).
+LANGUAGE_CODE = env_str("CARTERA_LANGUAGE", "es").strip().lower()
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"CARTERA_LANGUAGE must be one of es, en; not {LANGUAGE_CODE!r}")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("CARTERA_TIME_ZONE", "America/Bogota")
 USE_I18N = True
