@@ -24,6 +24,9 @@ def cartera(tmp_path_factory):
         **os.environ,
         "CARTERA_HOME": str(home),
         "DATABASE_URL": f"sqlite:///{home / 'cli.sqlite3'}",
+        # The messages are asserted in English (the msgids); the Spanish the installation
+        # speaks by default is checked in test_import_language.py.
+        "CARTERA_LANGUAGE": "en",
     }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

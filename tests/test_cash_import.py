@@ -43,6 +43,14 @@ EXPECTED: dict[str, tuple[str, int, int] | str] = {
 }
 
 
+@pytest.fixture(autouse=True, scope="module")
+def english():
+    """The reasons are asserted as written in the code (English, the msgids); the Spanish
+    the product shows by default is checked in test_import_language.py."""
+    with translation.override("en"):
+        yield
+
+
 def test_every_shared_statement_file_is_known_to_this_test():
     assert {path.name for path in FILES} == set(EXPECTED)
 
@@ -270,8 +278,7 @@ def test_unreadable_csv_rows_are_reported_and_the_rest_lands(creditor, actor, wr
         "05/10/2025,SPEI RECIBIDA,0,300.00,1,R5\n",
     )
 
-    with translation.override("en"):
-        result = statement_import(creditor=creditor, path=path, actor=actor, bank_account="BBVA")
+    result = statement_import(creditor=creditor, path=path, actor=actor, bank_account="BBVA")
 
     assert result.exit_code == 3
     assert (result.lines, result.credits) == (2, 2)

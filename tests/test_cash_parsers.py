@@ -9,6 +9,7 @@ import zipfile
 
 import openpyxl
 import pytest
+from django.utils import translation
 
 from cartera.cash.parsers import (
     ProfileError,
@@ -20,6 +21,15 @@ from cartera.cash.parsers.profiles import _configured
 from tests.conftest import SHARED_DATA
 
 STATEMENTS = SHARED_DATA / "bank_statements"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def english():
+    """The reasons are asserted as written in the code (English, the msgids); the Spanish
+    the product shows by default is checked in test_import_language.py."""
+    with translation.override("en"):
+        yield
+
 
 MT942 = """\
 {1:F01INGBNL2AXXXX0000000000}{2:O9421030261102INGBNL2AXXXX00000000002611021030N}{4:

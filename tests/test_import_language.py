@@ -1,4 +1,5 @@
-"""What `cartera import` tells people is in Spanish by default, and in English when asked.
+"""What `cartera import` (and `cartera import statement`) tells people is in Spanish by
+default, and in English when asked.
 
 The rejection reasons are built while the file is read, in a thread of their own (see
 `pipeline._read_ahead`): they must still speak the language of the command that runs them.
@@ -14,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import translation
 
+from cartera.cash.models import StatementImport
 from cartera.portfolio.identity import InvalidPhone, InvalidTaxId, normalize_phone, validate_tax_id
 
 DOCUMENTS = (
@@ -123,3 +125,82 @@ def test_tax_ids_and_phones_are_refused_in_the_active_language():
             validate_tax_id("900123456-1", "CO")
         with pytest.raises(InvalidPhone, match="is not a valid CO phone number"):
             normalize_phone("300 123 45", "CO")
+
+
+# --- bank statements: `cartera import statement` --------------------------------------------
+
+STATEMENT = (
+    "Fecha,Descripcion,Cargo,Abono,Saldo,Referencia\n"
+    "01/10/2025,SPEI RECIBIDA,0,25000.00,1,R1\n"
+    "31/02/2025,SPEI RECIBIDA,0,100.00,1,R2\n"
+    "02/10/2025,SPEI RECIBIDA,0,,1,R3\n"
+)
+
+
+def run_statement(*args: str) -> tuple[int, str, str]:
+    """`cartera import statement …` as the command line runs it: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("import_statement", *args, stdout=out, stderr=err)
+    return int(exited.value.code or 0), out.getvalue(), err.getvalue()
+
+
+def test_a_statement_import_speaks_spanish_by_default(creditor, write_file):
+    path = write_file("bbva.csv", STATEMENT)
+    translation.deactivate()
+
+    status, out, err = run_statement(str(path), "--bank-account", "BBVA", "--dry-run")
+
+    assert status == 3
+    assert err == ""
+    assert out.splitlines() == [
+        "[simulación] bbva.csv (csv, perfil bbva-mx) → ACME",
+        "cuenta bancaria BBVA: creada",
+        "líneas leídas 1: créditos 1, débitos 0; aplicadas automáticamente 0, en espera 1, "
+        "duplicadas omitidas 0",
+        "líneas ilegibles 2:",
+        "  línea 3: date: '31/02/2025' no es una fecha válida (leída como día/mes/año)",
+        "  línea 4: ni el débito ni el crédito tienen monto",
+    ]
+    # The statement's page shows the reasons as they were stored: in the import's language.
+    run_statement(str(path), "--bank-account", "BBVA")
+    [record] = StatementImport.objects.all()
+    assert record.unreadable[1] == {"line": 4, "reason": "ni el débito ni el crédito tienen monto"}
+
+
+def test_a_statement_import_speaks_english_when_asked(creditor, write_file):
+    path = write_file("bbva.csv", STATEMENT)
+
+    with translation.override("en"):
+        status, out, err = run_statement(str(path), "--bank-account", "BBVA")
+
+    assert status == 3
+    assert err == ""
+    assert out.splitlines() == [
+        "bbva.csv (csv, profile bbva-mx) → ACME",
+        "bank account BBVA: created",
+        "lines read 1: credits 1, debits 0; applied automatically 0, waiting 1, "
+        "duplicates skipped 0",
+        "unreadable lines 2:",
+        "  line 3: date: '31/02/2025' is not a valid date (read as day/month/year)",
+        "  line 4: neither debit nor credit has an amount",
+    ]
+
+
+def test_a_refused_statement_is_explained_in_the_language_of_the_command(creditor, write_file):
+    pdf = write_file("extracto.pdf", "%PDF-1.4\n")
+    translation.deactivate()
+    status, _out, err = run_statement(str(pdf), "--bank-account", "BBVA")
+    assert status == 4
+    assert err.startswith(
+        "extracto.pdf: rechazado: un documento PDF: pida al banco el extracto en un formato de "
+        "archivo (exportaciones bancarias en CSV o XLSX, "
+    )
+
+    with translation.override("en"):
+        status, _out, err = run_statement(str(pdf), "--bank-account", "BBVA")
+    assert status == 4
+    assert err.startswith(
+        "extracto.pdf: refused: a PDF document: ask the bank for the statement in a file "
+        "format (CSV or XLSX bank exports, "
+    )

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cartera.cash.matching import LineToMatch, Matcher, Proposal
 from cartera.cash.models import (
@@ -71,7 +72,7 @@ __all__ = [
 EXIT_OK = 0
 EXIT_SOME_UNREADABLE = 3
 EXIT_REFUSED = 4
-PAYMENT_METHOD = "bank statement"
+PAYMENT_METHOD = "bank statement"  # stored with each payment: not translated
 
 
 class CashError(ValueError):
@@ -166,12 +167,18 @@ def bank_account_create(
 ) -> BankAccount:
     name = " ".join((name or "").split())
     if not name:
-        raise CashError("a bank account needs a name")
+        raise CashError(_("a bank account needs a name"))
     key = account_key(number)
     if BankAccount.objects.filter(creditor=creditor, name=name).exists():
-        raise CashError(f"{creditor.code} already has a bank account named {name}")
+        raise CashError(
+            _("%(creditor)s already has a bank account named %(name)s")
+            % {"creditor": creditor.code, "name": name}
+        )
     if key and BankAccount.objects.filter(creditor=creditor, number_key=key).exists():
-        raise CashError(f"{creditor.code} already has a bank account numbered {number}")
+        raise CashError(
+            _("%(creditor)s already has a bank account numbered %(number)s")
+            % {"creditor": creditor.code, "number": number}
+        )
     try:
         code = validate_currency(currency or creditor.currency)
     except ValueError as exc:
@@ -227,8 +234,11 @@ class _Accounts:
                 account = self._create(self.named, number, section)
             elif file_key and account.number_key and file_key != account.number_key:
                 raise StatementRefused(
-                    f"the file is a statement of account {section.account}, but --bank-account "
-                    f"{self.named} is account {account.number}"
+                    _(
+                        "the file is a statement of account %(account)s, but --bank-account "
+                        "%(named)s is account %(number)s"
+                    )
+                    % {"account": section.account, "named": self.named, "number": account.number}
                 )
             elif file_key and not account.number_key:
                 # The account was created without its number: the file tells it.
@@ -249,8 +259,11 @@ class _Accounts:
                     )[:20]
                 )
                 raise CashUsageError(
-                    "this file does not say which bank account it is from: pass "
-                    f"--bank-account NAME (known: {known or 'none yet; it will be created'})"
+                    _(
+                        "this file does not say which bank account it is from: pass "
+                        "--bank-account NAME (known: %(known)s)"
+                    )
+                    % {"known": known or _("none yet; it will be created")}
                 )
             account = accounts[0]
         # Concurrent imports of the same account queue here; different accounts do not wait.
@@ -394,7 +407,8 @@ def statement_import(
 
     Raises CashUsageError for wrong usage (unknown profile, a file that names no account
     when the creditor has several); a file that cannot be read at all comes back with
-    `message` set (and is recorded as a refused import unless `dry_run`).
+    `message` set (and is recorded as a refused import unless `dry_run`). The refusal and the
+    reasons of unreadable lines are in the active language, and are stored as written.
     """
     path = Path(path)
     result = StatementImportResult(file=str(path), dry_run=dry_run)
@@ -405,8 +419,11 @@ def statement_import(
     try:
         if creditor.balance_mode == BalanceMode.ERP:
             raise StatementRefused(
-                f"creditor {creditor.code} keeps its balances in the ERP (balance mode 'erp'): "
-                "payments are not recorded in Cartera"
+                _(
+                    "creditor %(creditor)s keeps its balances in the ERP (balance mode 'erp'): "
+                    "payments are not recorded in Cartera"
+                )
+                % {"creditor": creditor.code}
             )
         statement = read_statement(
             path,
@@ -564,7 +581,9 @@ def _import(
             "waiting": waiting,
             "duplicates": result.duplicates,
             "unreadable": len(result.unreadable),
-            "bank_accounts_created": [name for name, _, created in result.bank_accounts if created],
+            "bank_accounts_created": [
+                name for name, _number, created in result.bank_accounts if created
+            ],
         },
     )
 

@@ -12,6 +12,9 @@ import io
 import zipfile
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from cartera.cash.parsers.base import (
     LineUnreadable,
     ParsedLine,
@@ -43,7 +46,10 @@ __all__ = [
     "read_statement",
 ]
 
-FORMATS = "CSV or XLSX bank exports, camt.052/053/054 XML (or zipped), MT940/MT942, Norma 43"
+# English in the command's help (as every help text); translated where a message quotes it.
+FORMATS = gettext_noop(
+    "CSV or XLSX bank exports, camt.052/053/054 XML (or zipped), MT940/MT942, Norma 43"
+)
 _ZIP_MAGIC = b"PK\x03\x04"
 # A zipped statement is small; refuse archives that would unpack to something absurd.
 _MAX_UNZIPPED = 512 * 1024 * 1024
@@ -78,22 +84,22 @@ def read_statement(
     """
     path = Path(path)
     if not path.exists():
-        raise StatementRefused("no such file")
+        raise StatementRefused(_("no such file"))
     if path.is_dir():
-        raise StatementRefused("is a directory, not a file")
+        raise StatementRefused(_("is a directory, not a file"))
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise StatementRefused(exc.strerror or str(exc)) from None
     if not data.strip():
-        raise StatementRefused("the file is empty")
+        raise StatementRefused(_("the file is empty"))
 
     if data.startswith(_ZIP_MAGIC):
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
             names = archive.namelist()
         except zipfile.BadZipFile as exc:
-            raise StatementRefused(f"a damaged zip file ({exc})") from None
+            raise StatementRefused(_("a damaged zip file (%(error)s)") % {"error": exc}) from None
         if "xl/workbook.xml" in names:
             return parse_tabular(
                 path, forced=profile, default_currency=default_currency, locale=locale
@@ -105,7 +111,7 @@ def read_statement(
     if head is not None:
         if not looks_like_camt(data[:8192]):
             raise StatementRefused(
-                "an XML file that is not an ISO 20022 camt.052/053/054 statement"
+                _("an XML file that is not an ISO 20022 camt.052/053/054 statement")
             )
         return parse_camt(data)
     if looks_like_norma43(data):
@@ -115,13 +121,15 @@ def read_statement(
         return parse_swift(text)
     if data.startswith(b"%PDF"):
         raise StatementRefused(
-            f"a PDF document: ask the bank for the statement in a file format ({FORMATS})"
+            _("a PDF document: ask the bank for the statement in a file format (%(formats)s)")
+            % {"formats": _(FORMATS)}
         )
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise StatementRefused("an old Excel (.xls) workbook: save it as .xlsx or CSV")
+        raise StatementRefused(_("an old Excel (.xls) workbook: save it as .xlsx or CSV"))
     if b"\0" in data[:8192]:
         raise StatementRefused(
-            f"a binary file that is none of the formats Cartera reads ({FORMATS})"
+            _("a binary file that is none of the formats Cartera reads (%(formats)s)")
+            % {"formats": _(FORMATS)}
         )
     return parse_tabular(path, forced=None, default_currency=default_currency, locale=locale)
 
@@ -129,22 +137,30 @@ def read_statement(
 def _zipped(archive: zipfile.ZipFile, profile: Profile | None) -> ParsedStatement:
     """camt files delivered zipped, one or several per archive."""
     if profile is not None:
-        raise StatementRefused("--profile is for CSV and XLSX files, not for a zip of statements")
+        raise StatementRefused(
+            _("--profile is for CSV and XLSX files, not for a zip of statements")
+        )
     members = [info for info in archive.infolist() if not info.is_dir()]
     if not members:
-        raise StatementRefused("an empty zip file")
+        raise StatementRefused(_("an empty zip file"))
     if sum(info.file_size for info in members) > _MAX_UNZIPPED:
-        raise StatementRefused("the zip file unpacks to more than 512 MB")
+        raise StatementRefused(_("the zip file unpacks to more than 512 MB"))
     combined: ParsedStatement | None = None
     for info in sorted(members, key=lambda member: member.filename):
         try:
             data = archive.read(info)
         except (zipfile.BadZipFile, RuntimeError, OSError) as exc:
-            raise StatementRefused(f"{info.filename} in the zip cannot be read ({exc})") from None
+            raise StatementRefused(
+                _("%(file)s in the zip cannot be read (%(error)s)")
+                % {"file": info.filename, "error": exc}
+            ) from None
         if _xml_head(data) is None or not looks_like_camt(data[:8192]):
             raise StatementRefused(
-                f"{info.filename} in the zip is not a camt statement (a zip may hold camt XML "
-                "files only)"
+                _(
+                    "%(file)s in the zip is not a camt statement (a zip may hold camt XML "
+                    "files only)"
+                )
+                % {"file": info.filename}
             )
         parsed = parse_camt(data, name=info.filename)
         if combined is None:

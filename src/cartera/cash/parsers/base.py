@@ -8,15 +8,19 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from cartera.core.money import CurrencyError, to_minor, validate_currency
 
 
 class StatementRefused(Exception):
-    """The file as a whole cannot be read; str() says why, in one line."""
+    """The file as a whole cannot be read; str() says why, in one line (in the active
+    language)."""
 
 
 class LineUnreadable(Exception):
-    """One movement cannot be read; the rest of the file still can."""
+    """One movement cannot be read; the rest of the file still can. str() says why (in the
+    active language)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ def clean_text(*parts: str | None) -> str:
 
 
 def currency_code(code: str | None, where: str) -> str:
+    """`code` checked as a currency; `where` (a column code, or words in the active language)
+    starts the reason when it is not one."""
     try:
         return validate_currency(code or "")
     except CurrencyError as exc:
@@ -90,11 +96,14 @@ def minor_amount(amount: Decimal, currency: str) -> int:
     magnitude = abs(amount)
     minor = to_minor(magnitude, currency)
     if minor == 0:
-        raise LineUnreadable(f"amount {amount} is zero")
+        raise LineUnreadable(_("amount %(amount)s is zero") % {"amount": amount})
     if Decimal(minor) != magnitude.scaleb(_exponent(currency)):
-        raise LineUnreadable(f"amount {amount} has more decimals than {currency} has")
+        raise LineUnreadable(
+            _("amount %(amount)s has more decimals than %(currency)s has")
+            % {"amount": amount, "currency": currency}
+        )
     if minor >= 10**17:
-        raise LineUnreadable(f"amount {amount} is too large")
+        raise LineUnreadable(_("amount %(amount)s is too large") % {"amount": amount})
     return minor
 
 

@@ -18,6 +18,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 from cartera.cash.parsers.base import (
     LineUnreadable,
     ParsedLine,
@@ -111,13 +113,16 @@ def looks_like_camt(head: bytes) -> bool:
 
 def parse_camt(data: bytes, *, name: str = "") -> ParsedStatement:
     """Parse one camt XML document; `name` prefixes positions' reasons (a zip member)."""
+    file = name or _("the file")
     if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
         # A statement has no business declaring entities (the way XML bombs are built).
-        raise StatementRefused(f"{name or 'the file'} declares a DOCTYPE or entities")
+        raise StatementRefused(_("%(file)s declares a DOCTYPE or entities") % {"file": file})
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
-        raise StatementRefused(f"{name or 'the file'} is not well-formed XML ({exc})") from None
+        raise StatementRefused(
+            _("%(file)s is not well-formed XML (%(error)s)") % {"file": file, "error": exc}
+        ) from None
     message = None
     for child in root if _local(root) == "Document" else [root]:
         if _local(child) in _KINDS:
@@ -125,8 +130,8 @@ def parse_camt(data: bytes, *, name: str = "") -> ParsedStatement:
             break
     if message is None:
         raise StatementRefused(
-            f"{name or 'the file'} is XML but not a camt.052/053/054 statement "
-            f"(its root is <{_local(root)}>)"
+            _("%(file)s is XML but not a camt.052/053/054 statement (its root is <%(root)s>)")
+            % {"file": file, "root": _local(root)}
         )
     lines = _Lines(data)
     for element in root.iter():
@@ -146,7 +151,9 @@ def parse_camt(data: bytes, *, name: str = "") -> ParsedStatement:
             except LineUnreadable as exc:
                 statement.unreadable.append(Unreadable(lines(entry), f"{prefix}{exc}"))
     if not statement.sections:
-        raise StatementRefused(f"{name or 'the file'} has no <{section_tag}> block")
+        raise StatementRefused(
+            _("%(file)s has no <%(tag)s> block") % {"file": file, "tag": section_tag}
+        )
     return statement
 
 
@@ -161,15 +168,21 @@ def _section(block: ET.Element) -> ParsedSection:
 
 
 def _amount(element: ET.Element | None, where: str) -> tuple[Decimal, str]:
+    """The amount and currency of an <Amt>; `where` (in the active language) starts reasons."""
     text = (element.text or "").strip() if element is not None else ""
     if element is None or not text:
-        raise LineUnreadable(f"{where} has no amount")
+        raise LineUnreadable(_("%(where)s has no amount") % {"where": where})
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise LineUnreadable(f"{where}: amount '{text}' is not a number") from None
+        raise LineUnreadable(
+            _("%(where)s: amount '%(amount)s' is not a number") % {"where": where, "amount": text}
+        ) from None
     if not value.is_finite() or value < 0:
-        raise LineUnreadable(f"{where}: amount '{text}' is not a positive number")
+        raise LineUnreadable(
+            _("%(where)s: amount '%(amount)s' is not a positive number")
+            % {"where": where, "amount": text}
+        )
     return value, currency_code(element.get("Ccy"), where)
 
 
@@ -182,13 +195,19 @@ def _date(element: ET.Element | None, where: str, what: str) -> datetime.date | 
     try:
         return datetime.date.fromisoformat(text[:10])
     except ValueError:
-        raise LineUnreadable(f"{where}: {what} '{text}' is not a date") from None
+        raise LineUnreadable(
+            _("%(where)s: %(what)s '%(date)s' is not a date")
+            % {"where": where, "what": what, "date": text}
+        ) from None
 
 
 def _direction(element: ET.Element | None, where: str) -> bool:
     mark = _text(element, "CdtDbtInd")
     if mark not in ("CRDT", "DBIT"):
-        raise LineUnreadable(f"{where}: credit/debit indicator '{mark}' is neither CRDT nor DBIT")
+        raise LineUnreadable(
+            _("%(where)s: credit/debit indicator '%(mark)s' is neither CRDT nor DBIT")
+            % {"where": where, "mark": mark}
+        )
     return mark == "CRDT"
 
 
@@ -225,24 +244,29 @@ def _details_amount(details: ET.Element, entry_currency: str) -> tuple[Decimal, 
         found = _child(details, *path)
         if found is not None and (found.text or "").strip():
             try:
-                return _amount(found, "transaction details")
+                return _amount(found, "transaction details")  # the reason is never shown
             except LineUnreadable:
                 return None
     return None
 
 
 def _entry_lines(entry: ET.Element, section: ParsedSection, line_of: _Lines) -> list[ParsedLine]:
-    where = f"entry at line {line_of(entry)}"
+    where = _("entry at line %(line)s") % {"line": line_of(entry)}
     status = _text(entry, "Sts", "Cd") or _text(entry, "Sts")
     if status in _NOT_BOOKED:
-        raise LineUnreadable(f"{where} is not booked yet (status {status}): import it once booked")
+        raise LineUnreadable(
+            _("%(where)s is not booked yet (status %(status)s): import it once booked")
+            % {"where": where, "status": status}
+        )
     amount, currency = _amount(_child(entry, "Amt"), where)
     is_credit = _direction(entry, where)
-    booked = _date(_child(entry, "BookgDt"), where, "booking date")
-    valued = _date(_child(entry, "ValDt"), where, "value date")
+    booked = _date(_child(entry, "BookgDt"), where, _("booking date"))
+    valued = _date(_child(entry, "ValDt"), where, _("value date"))
     booking_date = booked or valued
     if booking_date is None:
-        raise LineUnreadable(f"{where} has neither a booking nor a value date")
+        raise LineUnreadable(
+            _("%(where)s has neither a booking nor a value date") % {"where": where}
+        )
     reference = _text(entry, "AcctSvcrRef") or _text(entry, "NtryRef")
     if reference in ("NONREF", "NOTPROVIDED"):
         reference = ""
@@ -320,6 +344,6 @@ def _split_details(
         if mark and (mark == "CRDT") != is_credit:
             return []
         found.append((detail, value[0]))
-    if sum(value for _, value in found) != amount:
+    if sum(value for _detail, value in found) != amount:
         return []
     return found

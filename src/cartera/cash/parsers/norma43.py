@@ -14,6 +14,7 @@ from typing import Any
 
 from csb43.aeb43 import Batch
 from csb43.aeb43.record.context import Aeb43Context, BatchContext
+from django.utils.translation import gettext as _
 
 from cartera.cash.parsers.base import (
     LineUnreadable,
@@ -42,6 +43,7 @@ def looks_like_norma43(data: bytes) -> bool:
 
 
 def _reason(exc: Exception) -> str:
+    """What csb43 says (in English: the package's own words)."""
     text = " ".join(str(exc).split())
     # "[0001] Bad format: ..." → the package's own line counter is not ours.
     return re.sub(r"^\[\d+\]\s*", "", text)[:240] or type(exc).__name__
@@ -68,18 +70,24 @@ def parse_norma43(data: bytes) -> ParsedStatement:
             batch_context.line = index
             if not _RECORD.match(record):
                 # csb43 would skip it silently; a person should know a line was not read
-                statement.unreadable.append(Unreadable(number, f"not a Norma 43 record ({code!r})"))
+                statement.unreadable.append(
+                    Unreadable(number, _("not a Norma 43 record (%(code)s)") % {"code": repr(code)})
+                )
                 continue
             if code != b"11" and orphaned is not None:
                 # the account these records belong to could not be read
                 if code == b"22":
                     statement.unreadable.append(
-                        Unreadable(number, f"movement of the unreadable account on line {orphaned}")
+                        Unreadable(
+                            number,
+                            _("movement of the unreadable account on line %(line)s")
+                            % {"line": orphaned},
+                        )
                     )
                 continue
             if code == b"22" and not accounts:
                 statement.unreadable.append(
-                    Unreadable(number, "movement before any account header (record 11)")
+                    Unreadable(number, _("movement before any account header (record 11)"))
                 )
                 skipping = True
                 continue
@@ -91,11 +99,16 @@ def parse_norma43(data: bytes) -> ParsedStatement:
                     skipping = True
                 elif code in (b"23", b"24"):
                     statement.unreadable.append(
-                        Unreadable(number, f"extra concept record: {_reason(exc)}")
+                        Unreadable(
+                            number, _("extra concept record: %(reason)s") % {"reason": _reason(exc)}
+                        )
                     )
                 elif code == b"11":
                     statement.unreadable.append(
-                        Unreadable(number, f"account header unreadable: {_reason(exc)}")
+                        Unreadable(
+                            number,
+                            _("account header unreadable: %(reason)s") % {"reason": _reason(exc)},
+                        )
                     )
                     orphaned = number
                 elif code in (b"33", b"88"):
@@ -125,10 +138,10 @@ def parse_norma43(data: bytes) -> ParsedStatement:
 
 def _line(position: int, transaction: Any, currency: str | None) -> ParsedLine:
     if currency is None:
-        raise LineUnreadable("the account header names no known currency")
+        raise LineUnreadable(_("the account header names no known currency"))
     amount = transaction.amount
     if amount is None:
-        raise LineUnreadable("movement has no amount")
+        raise LineUnreadable(_("movement has no amount"))
     texts = []
     for reference in (transaction.reference1, transaction.reference2, transaction.document_number):
         text = str(reference or "").strip()

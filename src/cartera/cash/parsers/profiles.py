@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 # Fields a profile can map. One of `amount` (signed: negative is money out) or the pair
 # `debit`/`credit` (two columns of magnitudes) gives the amount.
@@ -118,22 +119,33 @@ BUILT_IN = (BBVA_MX, SANTANDER_MX)
 
 
 class ProfileError(ValueError):
-    """A profile named or configured wrongly; the message says what to fix."""
+    """A profile named or configured wrongly; the message says what to fix (in the active
+    language)."""
 
 
 def _profile_from_json(item: object, source: str) -> Profile:
     if not isinstance(item, dict) or not isinstance(item.get("code"), str):
-        raise ProfileError(f"{source}: each profile is an object with a 'code'")
+        raise ProfileError(
+            _("%(source)s: each profile is an object with a 'code'") % {"source": source}
+        )
     columns = item.get("columns")
     if not isinstance(columns, dict) or not all(
         isinstance(v, list) and all(isinstance(a, str) for a in v) for v in columns.values()
     ):
-        raise ProfileError(f"{source}: profile {item['code']}: 'columns' maps fields to lists")
+        raise ProfileError(
+            _("%(source)s: profile %(profile)s: 'columns' maps fields to lists")
+            % {"source": source, "profile": item["code"]}
+        )
     unknown = sorted(set(columns) - set(FIELDS))
     if unknown:
         raise ProfileError(
-            f"{source}: profile {item['code']}: unknown fields {', '.join(unknown)} "
-            f"(fields: {', '.join(FIELDS)})"
+            _("%(source)s: profile %(profile)s: unknown fields %(unknown)s (fields: %(fields)s)")
+            % {
+                "source": source,
+                "profile": item["code"],
+                "unknown": ", ".join(unknown),
+                "fields": ", ".join(FIELDS),
+            }
         )
     required = item.get("required") or [["date"], ["amount", "credit"]]
     return Profile(
@@ -158,7 +170,9 @@ def _configured(path: str) -> tuple[Profile, ...]:
     except (OSError, ValueError) as exc:
         raise ProfileError(f"CARTERA_CASH_PROFILES_FILE {path}: {exc}") from None
     if not isinstance(items, list):
-        raise ProfileError(f"CARTERA_CASH_PROFILES_FILE {path}: expected a list of profiles")
+        raise ProfileError(
+            _("CARTERA_CASH_PROFILES_FILE %(path)s: expected a list of profiles") % {"path": path}
+        )
     return tuple(_profile_from_json(item, path) for item in items)
 
 
@@ -172,4 +186,6 @@ def profile_named(code: str) -> Profile:
         if profile.code == code:
             return profile
     known = ", ".join(p.code for p in profiles())
-    raise ProfileError(f"no column profile '{code}' (known: {known})")
+    raise ProfileError(
+        _("no column profile '%(profile)s' (known: %(known)s)") % {"profile": code, "known": known}
+    )

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import mt940
+from django.utils.translation import gettext as _
 
 from cartera.cash.parsers.base import (
     LineUnreadable,
@@ -54,7 +55,7 @@ class _Message:
 
     @property
     def text(self) -> str:
-        return "\n".join(text for _, text in self.lines)
+        return "\n".join(text for _number, text in self.lines)
 
     def tag_lines(self, tag: str) -> list[int]:
         return [number for number, text in self.lines if text.startswith(f":{tag}:")]
@@ -112,7 +113,7 @@ def _parse(text: str) -> list[Any]:
 def _section(message: _Message) -> ParsedSection:
     account = ""
     currency: str | None = None
-    for _, line in message.lines:
+    for _number, line in message.lines:
         if line.startswith(":25:"):
             account = line[4:].strip()
         match = re.match(r"^:(60[FM]|34F):[CD]?\d{0,6}([A-Z]{3})", line)
@@ -145,11 +146,14 @@ def _one_by_one(
         try:
             parsed = _parse("\n".join(header + block))
         except Exception as exc:
+            # what the mt940 package says, in its own (English) words
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-            statement.unreadable.append(Unreadable(number, f"movement :61: not readable: {reason}"))
+            statement.unreadable.append(
+                Unreadable(number, _("movement :61: not readable: %(reason)s") % {"reason": reason})
+            )
             continue
         if len(parsed) != 1:
-            statement.unreadable.append(Unreadable(number, "movement :61: not readable"))
+            statement.unreadable.append(Unreadable(number, _("movement :61: not readable")))
             continue
         pairs.append((number, parsed[0]))
     return pairs
@@ -164,12 +168,12 @@ def _line(position: int, transaction: Any, section: ParsedSection) -> ParsedLine
     data = transaction.data
     amount = data.get("amount")
     if amount is None or getattr(amount, "amount", None) is None:
-        raise LineUnreadable("movement :61: has no amount")
+        raise LineUnreadable(_("movement :61: has no amount"))
     value: Decimal = amount.amount
-    currency = currency_code(amount.currency or section.currency, "movement :61:")
+    currency = currency_code(amount.currency or section.currency, _("movement :61:"))
     booking = data.get("entry_date") or data.get("date")
     if booking is None:
-        raise LineUnreadable("movement :61: has no date")
+        raise LineUnreadable(_("movement :61: has no date"))
     details = _value(data, "transaction_details")
     structured = dict(_SLASH_FIELD.findall(details.replace("\n", "")))
     name = (

@@ -10,6 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
+
 from cartera.cash.parsers.base import (
     LineUnreadable,
     ParsedLine,
@@ -55,10 +58,14 @@ def choose_profile(path: Path, forced: Profile | None) -> tuple[Profile, Tabular
             table = _open(path, forced)
             if table is None or not _fits(forced, table):
                 shown = ", ".join(table.headers) if table else "?"
-                wanted = "; ".join(" or ".join(group) for group in forced.required)
+                # field codes, joined by "or" in the active language
+                wanted = "; ".join(get_text_list(list(group)) for group in forced.required)
                 raise StatementRefused(
-                    f"the file's headers ({shown}) do not fit profile {forced.code}, which "
-                    f"needs {wanted}"
+                    _(
+                        "the file's headers (%(headers)s) do not fit profile %(profile)s, "
+                        "which needs %(fields)s"
+                    )
+                    % {"headers": shown, "profile": forced.code, "fields": wanted}
                 )
             return forced, table
         best: tuple[int, Profile, TabularFile] | None = None
@@ -75,9 +82,12 @@ def choose_profile(path: Path, forced: Profile | None) -> tuple[Profile, Tabular
                 best = (score, profile, table)
         if best is None:
             raise StatementRefused(
-                "no column profile fits this file's headers "
-                f"({', '.join(headers) or 'none'}): it needs at least a date and an amount "
-                "(or debit and credit) column; pass --profile or add a profile"
+                _(
+                    "no column profile fits this file's headers (%(headers)s): it needs at "
+                    "least a date and an amount (or debit and credit) column; pass --profile "
+                    "or add a profile"
+                )
+                % {"headers": ", ".join(headers) or _("none")}
             )
         return best[1], best[2]
     except FileUnreadable as exc:
@@ -107,7 +117,7 @@ def parse_tabular(
             fmt.decimal = profile.decimal
         if name in _DATE_FIELDS and profile.date_order and fmt.order != "YMD":
             fmt.order = profile.date_order
-    currency = currency_code(profile.currency or default_currency, "profile")
+    currency = currency_code(profile.currency or default_currency, _("profile"))
     statement = ParsedStatement(format=table.format, profile=profile.code)
     section = ParsedSection(currency=currency)
     statement.sections.append(section)
@@ -139,7 +149,7 @@ def _line(
     values = row.values
     raw_date = values.get("date")
     if raw_date is None:
-        raise LineUnreadable("date is empty")
+        raise LineUnreadable(_("date is empty"))
     try:
         booking = parse_date(raw_date, formats["date"].order or "DMY")
         raw_value_date = values.get("value_date")
@@ -153,20 +163,23 @@ def _line(
     if "amount" in formats:
         signed = _amount(row, "amount", formats)
         if signed is None:
-            raise LineUnreadable("amount is empty")
+            raise LineUnreadable(_("amount is empty"))
     else:
         debit = _amount(row, "debit", formats) if "debit" in formats else None
         credit = _amount(row, "credit", formats) if "credit" in formats else None
         if debit and credit:
-            raise LineUnreadable(f"both debit ({debit}) and credit ({credit}) are filled in")
+            raise LineUnreadable(
+                _("both debit (%(debit)s) and credit (%(credit)s) are filled in")
+                % {"debit": debit, "credit": credit}
+            )
         if credit:
             signed = abs(credit)
         elif debit:
             signed = -abs(debit)
         else:
-            raise LineUnreadable("neither debit nor credit has an amount")
+            raise LineUnreadable(_("neither debit nor credit has an amount"))
     if signed == 0:
-        raise LineUnreadable("amount is zero")
+        raise LineUnreadable(_("amount is zero"))
     currency = default_currency
     if values.get("currency"):
         currency = currency_code(str(values["currency"]).strip().upper(), "currency")

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from cartera.cash.models import BankAccount
 from cartera.cash.parsers import FORMATS, account_key
@@ -81,23 +82,49 @@ class Command(BaseCommand):
             sys.exit(result.exit_code)
 
     def _print_text(self, result: StatementImportResult, creditor: str) -> None:
-        prefix = "[dry run] " if result.dry_run else ""
+        prefix = _("[dry run] ") if result.dry_run else ""
         name = Path(result.file).name
         if result.refused:
-            self.stderr.write(f"{prefix}{name}: refused: {result.message}")
+            self.stderr.write(
+                prefix
+                + _("%(file)s: refused: %(reason)s") % {"file": name, "reason": result.message}
+            )
             return
-        kind = result.format + (f", profile {result.profile}" if result.profile else "")
+        kind = result.format
+        if result.profile:
+            kind = _("%(format)s, profile %(profile)s") % {
+                "format": result.format,
+                "profile": result.profile,
+            }
         self.stdout.write(f"{prefix}{name} ({kind}) → {creditor}")
         for account, number, created in result.bank_accounts:
             shown = f"{account} ({number})" if number and number != account else account
-            state = "created" if created else "known"
-            self.stdout.write(f"bank account {shown}: {state}")
+            if created:
+                self.stdout.write(_("bank account %(account)s: created") % {"account": shown})
+            else:
+                self.stdout.write(_("bank account %(account)s: known") % {"account": shown})
         self.stdout.write(
-            f"lines read {result.lines:,}: credits {result.credits:,}, debits "
-            f"{result.debits:,}; applied automatically {result.applied:,}, waiting "
-            f"{result.waiting:,}, duplicates skipped {result.duplicates:,}"
+            _(
+                "lines read %(lines)s: credits %(credits)s, debits %(debits)s; applied "
+                "automatically %(applied)s, waiting %(waiting)s, duplicates skipped "
+                "%(duplicates)s"
+            )
+            % {
+                "lines": f"{result.lines:,}",
+                "credits": f"{result.credits:,}",
+                "debits": f"{result.debits:,}",
+                "applied": f"{result.applied:,}",
+                "waiting": f"{result.waiting:,}",
+                "duplicates": f"{result.duplicates:,}",
+            }
         )
         if result.unreadable:
-            self.stdout.write(f"unreadable lines {len(result.unreadable):,}:")
+            self.stdout.write(
+                _("unreadable lines %(count)s:") % {"count": f"{len(result.unreadable):,}"}
+            )
             for item in result.unreadable:
-                self.stdout.write(f"  line {item['line']}: {item['reason']}")
+                self.stdout.write(
+                    "  "
+                    + _("line %(line)s: %(reason)s")
+                    % {"line": item["line"], "reason": item["reason"]}
+                )
