@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import re
 import zipfile
 
 import openpyxl
@@ -203,6 +204,32 @@ def test_a_broken_profiles_file_says_what_is_wrong(tmp_path, settings):
     try:
         with pytest.raises(ProfileError, match="unknown fields fecha"):
             profile_named("x")
+    finally:
+        _configured.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"currency": "PESOS"}, "'PESOS' is not an ISO 4217 currency code"),
+        ({"date_order": "DD/MM/AAAA"}, "'date_order' is DMY, MDY or YMD"),
+        ({"decimal": ";"}, "'decimal' is"),
+        ({"required": [["fecha"]]}, "'required' is a list of lists of fields"),
+    ],
+)
+def test_a_profile_with_wrong_settings_is_refused_before_any_statement_is_read(
+    tmp_path, settings, setting, message
+):
+    profile = {"code": "banco", "columns": {"date": ["FECHA"], "amount": ["VALOR"]}, **setting}
+    profiles = tmp_path / "profiles.json"
+    profiles.write_text(json.dumps([profile]))
+    settings.CARTERA_CASH_PROFILES_FILE = str(profiles)
+    path = tmp_path / "extracto.csv"
+    path.write_text("FECHA;VALOR\n02/11/2026;1.500.000,50\n")
+
+    try:
+        with pytest.raises(ProfileError, match=f"profile banco: {re.escape(message)}"):
+            read_statement(path, default_currency="COP")
     finally:
         _configured.cache_clear()
 

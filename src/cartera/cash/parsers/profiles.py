@@ -12,9 +12,12 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+from cartera.core.money import CurrencyError, validate_currency
 
 # Fields a profile can map. One of `amount` (signed: negative is money out) or the pair
 # `debit`/`credit` (two columns of magnitudes) gives the amount.
@@ -148,6 +151,7 @@ def _profile_from_json(item: object, source: str) -> Profile:
             }
         )
     required = item.get("required") or [["date"], ["amount", "credit"]]
+    _check_settings(item, required, source)
     return Profile(
         code=item["code"],
         name=str(item.get("name") or item["code"]),
@@ -155,10 +159,35 @@ def _profile_from_json(item: object, source: str) -> Profile:
         required=tuple(tuple(group) for group in required),
         date_order=item.get("date_order"),
         decimal=item.get("decimal"),
-        currency=item.get("currency"),
+        currency=validate_currency(item["currency"]) if item.get("currency") else None,
         unique_reference=bool(item.get("unique_reference", False)),
         notes=str(item.get("notes") or ""),
     )
+
+
+def _check_settings(item: dict[str, Any], required: object, source: str) -> None:
+    """A profile's settings must make sense before any statement is read with it: a wrong
+    currency or date order would otherwise surface as a crash in the middle of an import."""
+
+    def refuse(problem: str) -> ProfileError:
+        return ProfileError(
+            _("%(source)s: profile %(profile)s: %(problem)s")
+            % {"source": source, "profile": item["code"], "problem": problem}
+        )
+
+    if not isinstance(required, list) or not all(
+        isinstance(group, list) and group and all(f in FIELDS for f in group) for group in required
+    ):
+        raise refuse(_("'required' is a list of lists of fields"))
+    if item.get("currency") is not None:
+        try:
+            validate_currency(str(item["currency"]))
+        except CurrencyError as exc:
+            raise refuse(str(exc)) from None
+    if item.get("date_order") not in (None, "DMY", "MDY", "YMD"):
+        raise refuse(_("'date_order' is DMY, MDY or YMD"))
+    if item.get("decimal") not in (None, ",", "."):
+        raise refuse(_('\'decimal\' is "," or "."'))
 
 
 @cache
