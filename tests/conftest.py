@@ -54,6 +54,25 @@ def _migration_data(request: pytest.FixtureRequest, django_db_blocker: Any) -> I
     yield
 
 
+@pytest.fixture(autouse=True)
+def _language_kept() -> Iterator[None]:
+    """Each test leaves the language as it found it.
+
+    A request through the test client activates the user's or the browser's language in the
+    thread (the locale middlewares) and nothing turns it off afterwards, so without this a
+    test that asserts the Spanish default would read English after an English page in the same
+    worker. Captured after the module's own fixtures (some switch a whole module to English).
+    """
+    from django.utils import translation
+
+    language = translation.get_language()
+    yield
+    if language:
+        translation.activate(language)
+    else:
+        translation.deactivate_all()
+
+
 @pytest.fixture
 def actor() -> Actor:
     return Actor.system("tests")
