@@ -616,3 +616,40 @@ def test_without_statements_the_pages_say_so(client, english, creditor, team):
     assert queue.context["rows"] == [] and statements.context["rows"] == []
     assert "Nothing waits: every credit line is applied or set aside." in page_text(queue)
     assert "No statement imported yet." in page_text(statements)
+
+
+def test_the_queues_refusals_speak_spanish_by_default(client, acme, team):
+    """No language chosen: the installation's (Spanish) words, also for the service's refusals."""
+    client.force_login(team["supervisora"])
+    target = line("CONSIGNACION")
+    spanish = {"HTTP_ACCEPT_LANGUAGE": "es"}
+
+    waiting = client.post(
+        reverse("cash:reverse", args=[target.pk]), {"reverse-reason": "error"}, **spanish
+    )
+    assert waiting.status_code == 422
+    assert "esta línea está en espera, no aplicada" in page_text(waiting)
+
+    applied = client.post(
+        reverse("cash:apply", args=[target.pk]), {"debtor": debtor("C1").pk, "mode": "oldest"}
+    )
+    assert applied.status_code == 302
+    reversed_ = client.post(
+        reverse("cash:reverse", args=[target.pk]), {"reverse-reason": "otro cliente"}
+    )
+    assert reversed_.status_code == 302
+    refused = client.post(
+        reverse("cash:ignore", args=[target.pk]),
+        {"ignore-reason": "other", "ignore-detail": "x"},
+        **spanish,
+    )
+    assert refused.status_code == 422
+    assert "ya está registrado (se aplicó antes): aplíquelo al deudor correcto" in page_text(
+        refused
+    )
+
+    client.cookies["django_language"] = "en"
+    english = client.post(
+        reverse("cash:ignore", args=[target.pk]), {"ignore-reason": "other", "ignore-detail": "x"}
+    )
+    assert "apply it to the right debtor instead" in page_text(english)

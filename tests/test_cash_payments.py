@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.utils import translation
 
 from cartera.core.models import AuditEvent
 from cartera.portfolio.integrity import integrity_problems
@@ -27,6 +28,15 @@ from cartera.portfolio.payments import (
     payments_record_bulk,
 )
 from cartera.portfolio.services import PortfolioError
+
+
+@pytest.fixture(autouse=True, scope="module")
+def english():
+    """The refusals are asserted as written in the code (English, the msgids); the Spanish the
+    product shows by default is checked in test_cash_pages.py."""
+    with translation.override("en"):
+        yield
+
 
 DOCUMENTS = (
     "external_id,number,debtor_external_id,name,issue_date,due_date,amount\n"

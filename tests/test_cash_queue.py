@@ -154,12 +154,12 @@ def test_only_applied_lines_can_be_reversed_and_only_waiting_ones_applied(
     receive(("2026-11-02", "SIN NADA", "12.00"))
     waiting = line("SIN NADA")
 
-    with pytest.raises(CashError, match="not applied"):
+    with override("en"), pytest.raises(CashError, match="not applied"):
         statement_line_reverse(line=waiting, reason="x", actor=as_laura)
     statement_line_apply(line=waiting, debtor=debtor("C1"), actor=as_laura)
-    with pytest.raises(CashError, match="not waiting"):
+    with override("en"), pytest.raises(CashError, match="not waiting"):
         statement_line_apply(line=waiting, debtor=debtor("C1"), actor=as_laura)
-    with pytest.raises(CashError, match="say why"):
+    with override("en"), pytest.raises(CashError, match="say why"):
         statement_line_reverse(line=waiting, reason=" ", actor=as_laura)
 
 
@@ -167,7 +167,7 @@ def test_ignoring_a_line_takes_it_out_of_the_queue(portfolio, receive, as_laura)
     receive(("2026-11-02", "TRASLADO ENTRE CUENTAS PROPIAS", "5000000.00"))
     transfer = line("TRASLADO")
 
-    with pytest.raises(CashError, match="say why"):
+    with override("en"), pytest.raises(CashError, match="say why"):
         statement_line_ignore(line=transfer, reason="", actor=as_laura)
     statement_line_ignore(line=transfer, reason="our own savings account", actor=as_laura)
 
@@ -182,7 +182,7 @@ def test_a_reversed_line_with_its_payment_cannot_be_ignored(portfolio, receive, 
     receive(("2026-11-02", f"PAGO {reference}", "750000.00"))
     statement_line_reverse(line=line("PAGO"), reason="wrong", actor=as_laura)
 
-    with pytest.raises(CashError, match="apply it to the right debtor"):
+    with override("en"), pytest.raises(CashError, match="apply it to the right debtor"):
         statement_line_ignore(line=line("PAGO"), reason="x", actor=as_laura)
 
 
@@ -240,7 +240,7 @@ def test_one_creditors_queue_is_not_anothers(portfolio, receive, creditor, actor
     receive(("2026-11-02", "DE ACME", "10.00"))
 
     assert [found.text for found in unmatched_lines(creditors=[creditor])] == ["DE ACME"]
-    with pytest.raises(CashError, match="another creditor"):
+    with override("en"), pytest.raises(CashError, match="another creditor"):
         statement_line_apply(line=line("DE OTRA"), debtor=debtor("C1"), actor=actor)
 
 

@@ -123,9 +123,26 @@ def test_exit_codes_for_partial_refused_and_wrong_usage(cartera, tmp_path: Path)
     assert cartera("aging", "--as-of", "23/11/2026").returncode == 2
 
 
+def test_usage_errors_speak_the_installations_language(cartera):
+    cartera("creditor", "add", "ZETA", "--name", "Zeta", "--country", "CO", "--currency", "COP")
+
+    spanish = cartera("aging", "--creditor", "NOPE")
+    assert spanish.returncode == 2
+    assert "no existe un acreedor con el código 'NOPE' (conocidos: " in spanish.stderr
+    assert "ZETA" in spanish.stderr
+    english = cartera("aging", "--creditor", "NOPE", language="en")
+    assert english.returncode == 2
+    assert "no creditor with code 'NOPE' (known: " in english.stderr
+
+    bad_date = cartera("aging", "--as-of", "23/11/2026")
+    assert "'23/11/2026' no es una fecha con la forma AAAA-MM-DD" in bad_date.stderr
+    bad_locale = cartera("aging", "--creditor", "ZETA", "--locale", "xx_nope", language="en")
+    assert "'xx_nope' is not a known locale" in bad_locale.stderr
+
+
 def test_the_embedded_database_is_prepared_by_the_first_command(tmp_path):
     """README: `make install`, then `cartera creditor add …` straight away."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CARTERA_LANGUAGE")}
     env["CARTERA_HOME"] = str(tmp_path / "fresh" / "var")
     result = subprocess.run(
         [
@@ -149,7 +166,7 @@ def test_the_embedded_database_is_prepared_by_the_first_command(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert "preparing the database" in result.stderr
+    assert "preparando la base de datos" in result.stderr  # Spanish, the default language
     assert (tmp_path / "fresh" / "var" / "cartera.sqlite3").exists()
 
 
@@ -204,7 +221,7 @@ def test_the_daily_run_from_the_command_line(cartera):
     lines = [json.loads(line) for line in replay.stdout.splitlines()]
     assert [line["as_of"] for line in lines] == ["2026-11-24", "2026-11-25", "2026-11-26"]
 
-    earlier = cartera("run", "--creditor", "ACME", "--as-of", "2026-11-01")
+    earlier = cartera("run", "--creditor", "ACME", "--as-of", "2026-11-01", language="en")
     assert earlier.returncode == 4
     assert "earlier date" in earlier.stderr
     assert cartera("run", "--from", "2026-11-24").returncode == 2

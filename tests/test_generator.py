@@ -414,8 +414,9 @@ def test_command_writes_the_files_and_prints_counts(tmp_path: Path) -> None:
         stdout=out,
     )
     lines = out.getvalue().splitlines()
-    assert lines[0] == f"{tmp_path / 'debtors.csv'}: 10 rows"
-    assert lines[1] == f"{tmp_path / 'documents.csv'}: 40 rows"
+    # Spanish, the installation's language by default
+    assert lines[0] == f"{tmp_path / 'debtors.csv'}: 10 filas"
+    assert lines[1] == f"{tmp_path / 'documents.csv'}: 40 filas"
     assert lines[2].startswith(f"{tmp_path / 'payments.csv'}: ")
     direct = tmp_path / "direct"
     generate(direct, debtors=10, documents=40, seed=4, country="PE")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django.utils.translation import override
 from pypdf import PdfReader
 
 from cartera.core.audit import Actor
@@ -141,6 +142,7 @@ def test_a_letter_queued_after_the_batch_closed_opens_a_new_one(creditor):
     assert Message.objects.filter(letter_batch=first).count() == 2
 
 
+@override("en")
 def test_confirming_printed_marks_sent_and_writes_a_contact_per_letter(creditor):
     messages = letter_messages(creditor, 5)
     batch = enqueue_all(creditor, messages)
@@ -165,6 +167,7 @@ def test_confirming_printed_marks_sent_and_writes_a_contact_per_letter(creditor)
         letter_batch_build(batch=batch)
 
 
+@override("en")
 def test_the_letters_command(creditor, capsys):
     enqueue_all(creditor, letter_messages(creditor, 2))
     call_command("letters", "build", "--creditor", "acme", "--day", DAY.isoformat())

@@ -6,6 +6,7 @@ import datetime
 from collections import Counter
 
 import pytest
+from django.utils.translation import override
 
 from cartera.portfolio.models import ContactPoint, Debtor
 from cartera.strategy.defaults import DEFAULT_STEPS, strategy_defaults_ensure
@@ -95,6 +96,7 @@ def test_the_same_day_again_creates_nothing(creditor, actor, one_invoice):
     assert Run.objects.count() == 1
 
 
+@override("en")
 def test_a_run_before_the_last_one_is_refused(creditor, actor, one_invoice):
     run(creditor, actor, day(5))
     with pytest.raises(RunRefused, match="earlier date"):

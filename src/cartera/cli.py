@@ -32,6 +32,7 @@ def _ensure_database(command: str) -> None:
     from django.core.management import call_command
     from django.db import DEFAULT_DB_ALIAS, connections
     from django.db.migrations.executor import MigrationExecutor
+    from django.utils.translation import gettext as _
 
     if command in _NO_AUTO_MIGRATE:
         return
@@ -42,10 +43,11 @@ def _ensure_database(command: str) -> None:
     if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
         return
     if connection.vendor == "sqlite" and "DATABASE_URL" not in os.environ:
-        sys.stderr.write(f"preparing the database {connection.settings_dict['NAME']}…\n")
+        name = connection.settings_dict["NAME"]
+        sys.stderr.write(_("preparing the database %(name)s…") % {"name": name} + "\n")
         call_command("migrate", interactive=False, verbosity=0)
         return
-    sys.stderr.write("the database needs its migrations first: run `cartera migrate`\n")
+    sys.stderr.write(_("the database needs its migrations first: run `cartera migrate`") + "\n")
     sys.exit(2)
 
 

@@ -731,11 +731,14 @@ def statement_line_apply(
     """
     line = _line_locked(line)
     if not line.is_credit:
-        raise CashError("a debit line is money out, not a payment")
+        raise CashError(_("a debit line is money out, not a payment"))
     if line.status not in PENDING_STATUSES:
-        raise CashError(f"this line is {line.get_status_display().lower()}, not waiting")
+        raise CashError(
+            _("this line is %(status)s, not waiting")
+            % {"status": line.get_status_display().lower()}
+        )
     if debtor.creditor_id != line.creditor_id:
-        raise CashError("the debtor belongs to another creditor")
+        raise CashError(_("the debtor belongs to another creditor"))
     try:
         if line.payment is not None:
             payment = payment_debtor_change(payment=line.payment, debtor=debtor, actor=actor)
@@ -799,14 +802,20 @@ def statement_line_ignore(*, line: StatementLine, reason: str, actor: Actor) -> 
     a loan disbursement, a refund from a supplier)."""
     reason = " ".join((reason or "").split())
     if not reason:
-        raise CashError("say why the line is ignored")
+        raise CashError(_("say why the line is ignored"))
     line = _line_locked(line)
     if line.status not in PENDING_STATUSES:
-        raise CashError(f"this line is {line.get_status_display().lower()}, not waiting")
+        raise CashError(
+            _("this line is %(status)s, not waiting")
+            % {"status": line.get_status_display().lower()}
+        )
     if line.payment is not None:
         raise CashError(
-            f"this line's payment {line.payment.external_id} is recorded (it was applied "
-            "before): apply it to the right debtor instead"
+            _(
+                "this line's payment %(payment)s is recorded (it was applied before): apply it "
+                "to the right debtor instead"
+            )
+            % {"payment": line.payment.external_id}
         )
     line.status = LineStatus.IGNORED
     line.note = reason[:300]
@@ -829,12 +838,15 @@ def statement_line_reverse(*, line: StatementLine, reason: str, actor: Actor) ->
     waits again (status `reversed`) to be applied by hand, to the same debtor or another."""
     line = _line_locked(line)
     if line.status not in APPLIED_STATUSES or line.payment is None:
-        raise CashError(f"this line is {line.get_status_display().lower()}, not applied")
+        raise CashError(
+            _("this line is %(status)s, not applied")
+            % {"status": line.get_status_display().lower()}
+        )
     try:
         if line.payment.unapplied_minor < line.payment.amount_minor:
             payment_reverse(payment=line.payment, reason=reason, actor=actor)
         elif not " ".join((reason or "").split()):
-            raise CashError("say why the payment is reversed")
+            raise CashError(_("say why the payment is reversed"))
     except PortfolioError as exc:
         raise CashError(str(exc)) from None
     line.status = LineStatus.REVERSED

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from django.core.management import CommandError
+from django.utils.translation import gettext as _
 
 from cartera.core.audit import Actor
 from cartera.core.models import ActorType
@@ -21,7 +22,9 @@ def iso_date(text: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date as YYYY-MM-DD") from exc
+        raise argparse.ArgumentTypeError(
+            _("'%(text)s' is not a date as YYYY-MM-DD") % {"text": text}
+        ) from exc
 
 
 def cli_actor() -> Actor:

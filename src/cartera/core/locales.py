@@ -6,6 +6,7 @@ import zoneinfo
 
 from babel import Locale, UnknownLocaleError, localedata
 from babel.core import get_global
+from django.utils.translation import gettext as _
 
 # Countries spanning several zones: the one most businesses run on.
 _MAIN_ZONE = {
@@ -24,7 +25,9 @@ _ENGLISH = {"US", "GB", "CA", "AU", "NZ", "IE"}
 def validate_country(code: str) -> str:
     code = (code or "").strip().upper()
     if len(code) != 2 or code not in Locale("en").territories:
-        raise ValueError(f"'{code}' is not an ISO 3166 country code (e.g. CO, MX, ES)")
+        raise ValueError(
+            _("'%(code)s' is not an ISO 3166 country code (e.g. CO, MX, ES)") % {"code": code}
+        )
     return code
 
 
@@ -38,7 +41,9 @@ def validate_locale(code: str) -> str:
     try:
         return str(Locale.parse(code.replace("-", "_")))
     except (UnknownLocaleError, ValueError) as exc:
-        raise ValueError(f"'{code}' is not a known locale (e.g. es_CO, es_MX, en_US)") from exc
+        raise ValueError(
+            _("'%(code)s' is not a known locale (e.g. es_CO, es_MX, en_US)") % {"code": code}
+        ) from exc
 
 
 def default_timezone(country: str) -> str | None:
@@ -52,5 +57,7 @@ def validate_timezone(name: str) -> str:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"'{name}' is not a known time zone (e.g. America/Bogota)") from exc
+        raise ValueError(
+            _("'%(name)s' is not a known time zone (e.g. America/Bogota)") % {"name": name}
+        ) from exc
     return name

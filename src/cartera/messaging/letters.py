@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from pypdf import PdfReader
 from pypdf.generic import (
     ArrayObject,
@@ -254,7 +255,9 @@ def letter_batch_build(*, batch: LetterBatch) -> Path:
         )
         batch = LetterBatch.objects.select_related("creditor").get(pk=batch.pk)
     if batch.printed_at is not None:
-        raise LetterError(f"letter batch {batch.pk} was already confirmed printed")
+        raise LetterError(
+            _("letter batch %(batch)s was already confirmed printed") % {"batch": batch.pk}
+        )
     ids = list(
         Message.objects.filter(letter_batch=batch, status=MessageStatus.SENDING)
         .order_by("pk")
@@ -326,13 +329,20 @@ def letter_batch_confirm_printed(*, batch: LetterBatch, actor: Actor) -> int:
     locked = LetterBatch.objects.select_for_update().get(pk=batch.pk)
     if locked.printed_at is not None:
         raise LetterError(
-            f"letter batch {locked.pk} was already confirmed printed on "
-            f"{timezone.localtime(locked.printed_at):%Y-%m-%d %H:%M} by {locked.printed_by}"
+            _("letter batch %(batch)s was already confirmed printed on %(when)s by %(who)s")
+            % {
+                "batch": locked.pk,
+                "when": f"{timezone.localtime(locked.printed_at):%Y-%m-%d %H:%M}",
+                "who": locked.printed_by,
+            }
         )
     if locked.built_at is None:
         raise LetterError(
-            f"letter batch {locked.pk} has no file yet: build it first "
-            f"(cartera letters build --day {locked.day.isoformat()})"
+            _(
+                "letter batch %(batch)s has no file yet: build it first "
+                "(cartera letters build --day %(day)s)"
+            )
+            % {"batch": locked.pk, "day": locked.day.isoformat()}
         )
     moment = timezone.now()
     letters = list(
@@ -340,7 +350,7 @@ def letter_batch_confirm_printed(*, batch: LetterBatch, actor: Actor) -> int:
             "pk", "debtor_id", "subject"
         )
     )
-    for chunk in _id_chunks([pk for pk, *_ in letters], 900):
+    for chunk in _id_chunks([pk for pk, *_rest in letters], 900):
         Message.objects.filter(pk__in=chunk).update(
             status=MessageStatus.SENT, sent_at=moment, lease_until=None
         )

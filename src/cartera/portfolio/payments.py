@@ -25,6 +25,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cartera.core.audit import Actor, audit_record
 from cartera.core.bulk import ids_reserve, rows_insert
@@ -100,8 +101,11 @@ _PLAN_FIELDS = (
 def _refuse_erp(creditor: Creditor) -> None:
     if creditor.balance_mode == BalanceMode.ERP:
         raise PortfolioError(
-            f"creditor {creditor.code} keeps its balances in the ERP (balance mode 'erp'): "
-            "payments are not recorded in Cartera"
+            _(
+                "creditor %(creditor)s keeps its balances in the ERP (balance mode 'erp'): "
+                "payments are not recorded in Cartera"
+            )
+            % {"creditor": creditor.code}
         )
 
 
@@ -315,18 +319,22 @@ def payment_record(
     """Record money received from `debtor`, all of it unapplied until `payment_apply`."""
     _refuse_erp(creditor)
     if debtor.creditor_id != creditor.pk:
-        raise PortfolioError(f"debtor {debtor.external_id} belongs to another creditor")
+        raise PortfolioError(
+            _("debtor %(debtor)s belongs to another creditor") % {"debtor": debtor.external_id}
+        )
     if amount_minor <= 0:
-        raise PortfolioError("a payment must be positive (money back is a reversal)")
+        raise PortfolioError(_("a payment must be positive (money back is a reversal)"))
     try:
         currency = validate_currency(currency)
     except CurrencyError as exc:
         raise PortfolioError(str(exc)) from None
     external_id = external_id.strip()
     if not external_id or len(external_id) > 80:
-        raise PortfolioError("a payment needs an external id of 1 to 80 characters")
+        raise PortfolioError(_("a payment needs an external id of 1 to 80 characters"))
     if Payment.objects.filter(creditor=creditor, external_id=external_id).exists():
-        raise PortfolioError(f"payment {external_id} is already recorded")
+        raise PortfolioError(
+            _("payment %(payment)s is already recorded") % {"payment": external_id}
+        )
     payment = Payment.objects.create(
         creditor=creditor,
         debtor=debtor,
@@ -380,7 +388,9 @@ def payment_apply(
     creditor = payment.creditor
     _refuse_erp(creditor)
     if payment.unapplied_minor <= 0:
-        raise PortfolioError(f"payment {payment.external_id} has nothing left to apply")
+        raise PortfolioError(
+            _("payment %(payment)s has nothing left to apply") % {"payment": payment.external_id}
+        )
     if allocations is None:
         documents = list(
             Document.objects.select_for_update()
@@ -405,9 +415,12 @@ def payment_apply(
         for doc, amount in targets:
             if amount is not None and applied[doc.pk] < amount:
                 raise PortfolioError(
-                    f"document {doc.number} can take only "
-                    f"{format_minor(applied[doc.pk], doc.currency, creditor.locale)} of "
-                    f"{format_minor(amount, doc.currency, creditor.locale)}"
+                    _("document %(document)s can take only %(taken)s of %(amount)s")
+                    % {
+                        "document": doc.number,
+                        "taken": format_minor(applied[doc.pk], doc.currency, creditor.locale),
+                        "amount": format_minor(amount, doc.currency, creditor.locale),
+                    }
                 )
     if not shares:
         return []
@@ -447,21 +460,31 @@ def _explicit_targets(
     payment: Payment, allocations: Sequence[tuple[Document, int]]
 ) -> list[tuple[Document, int | None]]:
     if not allocations:
-        raise PortfolioError("no documents given to apply the payment to")
+        raise PortfolioError(_("no documents given to apply the payment to"))
     wanted: dict[int, int] = {}
     for document, amount in allocations:
         if amount <= 0:
-            raise PortfolioError(f"the amount for document {document.number} must be positive")
+            raise PortfolioError(
+                _("the amount for document %(document)s must be positive")
+                % {"document": document.number}
+            )
         if document.pk in wanted:
-            raise PortfolioError(f"document {document.number} is given twice")
+            raise PortfolioError(
+                _("document %(document)s is given twice") % {"document": document.number}
+            )
         wanted[document.pk] = amount
     total = sum(wanted.values())
     if total > payment.unapplied_minor:
         locale = payment.creditor.locale
         raise PortfolioError(
-            f"the allocations add up to {format_minor(total, payment.currency, locale)} but "
-            f"only {format_minor(payment.unapplied_minor, payment.currency, locale)} of the "
-            "payment is unapplied"
+            _(
+                "the allocations add up to %(total)s but only %(unapplied)s of the payment is "
+                "unapplied"
+            )
+            % {
+                "total": format_minor(total, payment.currency, locale),
+                "unapplied": format_minor(payment.unapplied_minor, payment.currency, locale),
+            }
         )
     locked = {
         doc.pk: doc
@@ -471,14 +494,22 @@ def _explicit_targets(
     for document, amount in allocations:
         doc = locked.get(document.pk)
         if doc is None or doc.creditor_id != payment.creditor_id:
-            raise PortfolioError(f"document {document.number} is not the creditor's")
+            raise PortfolioError(
+                _("document %(document)s is not the creditor's") % {"document": document.number}
+            )
         if doc.debtor_id != payment.debtor_id:
             raise PortfolioError(
-                f"document {doc.number} belongs to another debtor than the payment's"
+                _("document %(document)s belongs to another debtor than the payment's")
+                % {"document": doc.number}
             )
         if doc.currency != payment.currency:
             raise PortfolioError(
-                f"document {doc.number} is in {doc.currency}, the payment in {payment.currency}"
+                _("document %(document)s is in %(currency)s, the payment in %(payment_currency)s")
+                % {
+                    "document": doc.number,
+                    "currency": doc.currency,
+                    "payment_currency": payment.currency,
+                }
             )
         targets.append((doc, amount))
     return targets
@@ -494,7 +525,7 @@ def payment_reverse(*, payment: Payment, reason: str, actor: Actor) -> Payment:
     """
     reason = " ".join((reason or "").split())
     if not reason:
-        raise PortfolioError("say why the payment is reversed")
+        raise PortfolioError(_("say why the payment is reversed"))
     payment = _payment_locked(payment)
     live = list(
         Allocation.objects.filter(payment=payment, entry__reversed_by__isnull=True)
@@ -507,7 +538,10 @@ def payment_reverse(*, payment: Payment, reason: str, actor: Actor) -> Payment:
         ).order_by("pk")
     )
     if not live and not identified:
-        raise PortfolioError(f"payment {payment.external_id} has nothing applied to reverse")
+        raise PortfolioError(
+            _("payment %(payment)s has nothing applied to reverse")
+            % {"payment": payment.external_id}
+        )
     document_ids = {a.document_id for a in live} | {e.document_id for e in identified}
     documents = {
         doc.pk: doc
@@ -591,13 +625,18 @@ def payment_debtor_change(*, payment: Payment, debtor: Debtor, actor: Actor) -> 
     """
     payment = _payment_locked(payment)
     if debtor.creditor_id != payment.creditor_id:
-        raise PortfolioError(f"debtor {debtor.external_id} belongs to another creditor")
+        raise PortfolioError(
+            _("debtor %(debtor)s belongs to another creditor") % {"debtor": debtor.external_id}
+        )
     if payment.debtor_id == debtor.pk:
         return payment
     if payment.unapplied_minor != payment.amount_minor:
         raise PortfolioError(
-            f"payment {payment.external_id} is applied to documents: reverse it before giving "
-            "it to another debtor"
+            _(
+                "payment %(payment)s is applied to documents: reverse it before giving it to "
+                "another debtor"
+            )
+            % {"payment": payment.external_id}
         )
     before = payment.debtor.external_id
     Payment.objects.filter(pk=payment.pk).update(debtor=debtor)
@@ -657,7 +696,7 @@ def payments_record_bulk(
                 return _record_bulk_once(creditor, orders, actor, batch)
         except _Conflict:
             continue
-    raise PortfolioError("documents kept changing while the payments were applied: run it again")
+    raise PortfolioError(_("documents kept changing while the payments were applied: run it again"))
 
 
 _ATTEMPTS = 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from cartera.portfolio.models import Creditor
 
@@ -27,16 +28,23 @@ def creditor_resolve(code: str | None, among: QuerySet[Creditor] | None = None) 
     if code:
         found = creditors.filter(code__iexact=code).first()
         if found is None:
-            known = ", ".join(creditors.values_list("code", flat=True)[:20]) or "none"
-            raise CreditorNotFound(f"no creditor with code '{code}' (known: {known})")
+            known = ", ".join(creditors.values_list("code", flat=True)[:20]) or _("none")
+            raise CreditorNotFound(
+                _("no creditor with code '%(code)s' (known: %(known)s)")
+                % {"code": code, "known": known}
+            )
         return found
     first_two = list(creditors[:2])
     if not first_two:
         raise CreditorNotFound(
-            "there is no creditor yet: create one first, e.g. "
-            "cartera creditor add ACME --name 'Acme S.A.S.' --country CO --currency COP"
+            _(
+                "there is no creditor yet: create one first, e.g. "
+                "cartera creditor add ACME --name 'Acme S.A.S.' --country CO --currency COP"
+            )
         )
     if len(first_two) > 1:
         known = ", ".join(creditors.values_list("code", flat=True)[:20])
-        raise CreditorNotFound(f"there are several creditors: pass --creditor ({known})")
+        raise CreditorNotFound(
+            _("there are several creditors: pass --creditor (%(known)s)") % {"known": known}
+        )
     return first_two[0]

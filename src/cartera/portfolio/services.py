@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from cartera.core.audit import Actor, audit_record
 from cartera.core.locales import (
@@ -37,25 +38,33 @@ def creditor_create(
 ) -> Creditor:
     code = code.strip()
     if not code or not code.replace("-", "").replace("_", "").isalnum():
-        raise PortfolioError(f"'{code}' is not a valid code: use letters, digits, - and _")
+        raise PortfolioError(
+            _("'%(code)s' is not a valid code: use letters, digits, - and _") % {"code": code}
+        )
     clash = Creditor.objects.filter(code__iexact=code).first()
     if clash is not None:
-        raise PortfolioError(f"a creditor with code '{clash.code}' already exists")
+        raise PortfolioError(
+            _("a creditor with code '%(code)s' already exists") % {"code": clash.code}
+        )
     if not name.strip():
-        raise PortfolioError("the creditor needs a name (--name)")
+        raise PortfolioError(_("the creditor needs a name (--name)"))
     try:
         country = validate_country(country)
         currency = validate_currency(currency)
         locale = validate_locale(locale) if locale else default_locale(country)
         timezone = timezone or default_timezone(country)
         if timezone is None:
-            raise PortfolioError(f"{country} has several time zones: pass --timezone")
+            raise PortfolioError(
+                _("%(country)s has several time zones: pass --timezone") % {"country": country}
+            )
         timezone = validate_timezone(timezone)
         tax = validate_tax_id(tax_id, country) if tax_id.strip() else None
     except ValueError as exc:
         raise PortfolioError(str(exc)) from exc
     if balance_mode not in BalanceMode.values:
-        raise PortfolioError(f"balance mode must be one of {', '.join(BalanceMode.values)}")
+        raise PortfolioError(
+            _("balance mode must be one of %(modes)s") % {"modes": ", ".join(BalanceMode.values)}
+        )
     creditor = Creditor.objects.create(
         code=code,
         name=name.strip(),

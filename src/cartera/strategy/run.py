@@ -328,8 +328,11 @@ class DailyRun:
         )
         if last is not None and d < last:
             raise RunRefused(
-                f"{c.code} already ran for {last}; a run for an earlier date ({d}) is refused "
-                "(to simulate, point DATABASE_URL at a copy of the database)"
+                _(
+                    "%(creditor)s already ran for %(last)s; a run for an earlier date (%(date)s) "
+                    "is refused (to simulate, point DATABASE_URL at a copy of the database)"
+                )
+                % {"creditor": c.code, "last": last, "date": d}
             )
         first_run = last is None
         self.report.already_ran = last == d

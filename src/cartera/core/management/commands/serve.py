@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -22,8 +23,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.SECRET_KEY == settings.INSECURE_DEV_KEY:
             raise CommandError(
-                "CARTERA_SECRET_KEY is not set: a production server needs its own secret key "
-                "(see docs/deployment.md)"
+                _(
+                    "CARTERA_SECRET_KEY is not set: a production server needs its own secret "
+                    "key (see docs/deployment.md)"
+                )
             )
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=1)

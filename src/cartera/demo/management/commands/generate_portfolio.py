@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from cartera.demo.generator import COUNTRIES, DEFAULT_CURRENCY, generate_portfolio
 
@@ -48,7 +49,8 @@ class Command(BaseCommand):
                 as_of = datetime.date.fromisoformat(options["as_of"])
             except ValueError:
                 raise CommandError(
-                    f"--as-of {options['as_of']!r} is not a date of the form YYYY-MM-DD",
+                    _("--as-of '%(date)s' is not a date of the form YYYY-MM-DD")
+                    % {"date": options["as_of"]},
                     returncode=2,
                 ) from None
         out = Path(options["out"])
@@ -65,6 +67,11 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from exc
         except OSError as exc:
-            raise CommandError(f"cannot write into {out}: {exc.strerror or exc}") from exc
+            raise CommandError(
+                _("cannot write into %(dir)s: %(error)s")
+                % {"dir": out, "error": exc.strerror or exc}
+            ) from exc
         for name, count in counts.items():
-            self.stdout.write(f"{out / f'{name}.csv'}: {count} rows")
+            self.stdout.write(
+                _("%(file)s: %(count)s rows") % {"file": out / f"{name}.csv", "count": count}
+            )

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cartera.core.commandline import cli_actor, iso_date, print_json, usage_error
 from cartera.messaging.letters import LetterError, letter_batch_build, letter_batch_confirm_printed
@@ -76,13 +77,21 @@ class Command(BaseCommand):
                 LetterBatch.objects.select_related("creditor").filter(pk=options["batch"]).first()
             )
             if batch is None:
-                raise usage_error(f"there is no letter batch {options['batch']}")
+                raise usage_error(
+                    _("there is no letter batch %(batch)s") % {"batch": options["batch"]}
+                )
             try:
                 count = letter_batch_confirm_printed(batch=batch, actor=cli_actor())
             except LetterError as exc:
                 raise usage_error(str(exc)) from exc
             self.stdout.write(
-                f"batch {batch.pk} ({batch.creditor.code} {batch.day}): {count} letters marked sent"
+                _("batch %(batch)s (%(creditor)s %(day)s): %(count)s letters marked sent")
+                % {
+                    "batch": batch.pk,
+                    "creditor": batch.creditor.code,
+                    "day": batch.day,
+                    "count": count,
+                }
             )
             return
         batches = self._batches(options)
@@ -92,7 +101,7 @@ class Command(BaseCommand):
                 print_json(rows)
                 return
             if not rows:
-                self.stdout.write("no letter batches yet")
+                self.stdout.write(_("no letter batches yet"))
             for r in rows:
                 self.stdout.write(
                     f"{r['id']:>6} {r['creditor']:<12} {r['day']} {r['state']:<8} "
@@ -116,9 +125,19 @@ class Command(BaseCommand):
             print_json(built)
             return
         if not built:
-            self.stdout.write("no letter batch to build")
+            self.stdout.write(_("no letter batch to build"))
         for r in built:
             self.stdout.write(
-                f"batch {r['id']} ({r['creditor']} {r['day']}): {r['letters']} letters, "
-                f"{r['pages']} pages -> {r['file'] or '(no letters)'}"
+                _(
+                    "batch %(batch)s (%(creditor)s %(day)s): %(letters)s letters, %(pages)s "
+                    "pages -> %(file)s"
+                )
+                % {
+                    "batch": r["id"],
+                    "creditor": r["creditor"],
+                    "day": r["day"],
+                    "letters": r["letters"],
+                    "pages": r["pages"],
+                    "file": r["file"] or _("(no letters)"),
+                }
             )

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cartera.core.commandline import iso_date, print_json, usage_error
 from cartera.core.money import CurrencyError, minor_str, validate_currency
@@ -27,10 +28,11 @@ def _amount(text: str) -> Decimal:
         value = Decimal(text.strip())
     except InvalidOperation as exc:
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not an amount: write it with a decimal point, e.g. 1500000.50"
+            _("'%(text)s' is not an amount: write it with a decimal point, e.g. 1500000.50")
+            % {"text": text}
         ) from exc
     if not value.is_finite():
-        raise argparse.ArgumentTypeError(f"'{text}' is not an amount")
+        raise argparse.ArgumentTypeError(_("'%(text)s' is not an amount") % {"text": text})
     return value
 
 
@@ -87,7 +89,7 @@ class Command(BaseCommand):
                 raise usage_error(f"--currency: {exc}") from exc
         currencies = set(Creditor.objects.values_list("currency", flat=True)[:2])
         if len(currencies) != 1:
-            raise usage_error("--currency is needed (e.g. --currency COP)")
+            raise usage_error(_("--currency is needed (e.g. --currency COP)"))
         return currencies.pop()
 
     def _table(self, plan: Plan, first: datetime.date) -> None:
@@ -95,10 +97,18 @@ class Command(BaseCommand):
         data = plan.as_json()
         rate = Decimal(str(data["period_rate"])) * 100
         self.stdout.write(
-            f"financed {minor_str(plan.financed, c)} {c} "
-            f"(principal {minor_str(plan.principal, c)}, "
-            f"down payment {minor_str(plan.down_payment, c)}); "
-            f"period rate {rate:.6f} %, first due {first.isoformat()}"
+            _(
+                "financed %(financed)s %(currency)s (principal %(principal)s, down payment "
+                "%(down)s); period rate %(rate)s %%, first due %(first)s"
+            )
+            % {
+                "financed": minor_str(plan.financed, c),
+                "currency": c,
+                "principal": minor_str(plan.principal, c),
+                "down": minor_str(plan.down_payment, c),
+                "rate": f"{rate:.6f}",
+                "first": first.isoformat(),
+            }
         )
         header = ("n", "due date", "payment", "interest", "principal", "balance")
         rows = [

@@ -4,6 +4,7 @@ import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
 
 from cartera.core.commandline import print_json
 from cartera.portfolio.integrity import integrity_problems
@@ -40,8 +41,10 @@ class Command(BaseCommand):
         elif problems:
             for problem in problems:
                 self.stderr.write(str(problem))
-            self.stderr.write(f"{len(problems)} problem(s) found")
+            self.stderr.write(_("%(count)s problem(s) found") % {"count": len(problems)})
         else:
-            self.stdout.write("ok: every balance equals its ledger; no payment is over-allocated")
+            self.stdout.write(
+                _("ok: every balance equals its ledger; no payment is over-allocated")
+            )
         if problems:
             sys.exit(1)

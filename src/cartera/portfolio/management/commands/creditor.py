@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
 
 from cartera.core.commandline import cli_actor, print_json, usage_error
 from cartera.portfolio.models import BalanceMode, Creditor
@@ -48,9 +49,19 @@ class Command(BaseCommand):
             except PortfolioError as exc:
                 raise usage_error(str(exc)) from exc
             self.stdout.write(
-                f"creditor {creditor.code} created: {creditor.name}, {creditor.country}, "
-                f"{creditor.currency}, {creditor.locale}, {creditor.timezone}, "
-                f"balance mode {creditor.balance_mode}"
+                _(
+                    "creditor %(code)s created: %(name)s, %(country)s, %(currency)s, "
+                    "%(locale)s, %(timezone)s, balance mode %(mode)s"
+                )
+                % {
+                    "code": creditor.code,
+                    "name": creditor.name,
+                    "country": creditor.country,
+                    "currency": creditor.currency,
+                    "locale": creditor.locale,
+                    "timezone": creditor.timezone,
+                    "mode": creditor.balance_mode,
+                }
             )
             return
         creditors = list(Creditor.objects.order_by("code"))
@@ -71,7 +82,7 @@ class Command(BaseCommand):
             )
             return
         if not creditors:
-            self.stdout.write("no creditors yet: cartera creditor add CODE --name … --country …")
+            self.stdout.write(_("no creditors yet: cartera creditor add CODE --name … --country …"))
         for c in creditors:
             self.stdout.write(
                 f"{c.code:<12} {c.name:<40} {c.country} {c.currency} {c.locale:<6} "

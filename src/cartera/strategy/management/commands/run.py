@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cartera.core.commandline import cli_actor, iso_date, usage_error
 from cartera.portfolio.models import Creditor
@@ -37,12 +38,12 @@ class Command(BaseCommand):
         except CreditorNotFound as exc:
             raise usage_error(str(exc)) from exc
         if bool(options["date_from"]) != bool(options["date_to"]):
-            raise usage_error("--from and --to go together")
+            raise usage_error(_("--from and --to go together"))
         if options["date_from"] and options["as_of"]:
-            raise usage_error("use either --as-of or --from/--to")
+            raise usage_error(_("use either --as-of or --from/--to"))
         if options["date_from"]:
             if options["date_to"] < options["date_from"]:
-                raise usage_error("--to is before --from")
+                raise usage_error(_("--to is before --from"))
             days = (options["date_to"] - options["date_from"]).days
             dates = [options["date_from"] + datetime.timedelta(days=n) for n in range(days + 1)]
         else:
@@ -70,7 +71,7 @@ class Command(BaseCommand):
                 else:
                     total.add(report)
             if total is None:
-                self.stderr.write("no creditor yet: cartera creditor add CODE …")
+                self.stderr.write(_("no creditor yet: cartera creditor add CODE …"))
                 sys.exit(4)
             self._print(total, options["format"], options["dry_run"])
 
@@ -80,17 +81,29 @@ class Command(BaseCommand):
             sys.stdout.write(json.dumps(report.as_json(), ensure_ascii=False) + "\n")
             return
         data = report.as_json()
-        prefix = "[dry run] " if dry_run else ""
-        head = f"{prefix}run {data['as_of']} {data['creditor'] or 'all creditors'}"
+        prefix = _("[dry run] ") if dry_run else ""
+        head = prefix + _("run %(as_of)s %(creditor)s") % {
+            "as_of": data["as_of"],
+            "creditor": data["creditor"] or _("all creditors"),
+        }
         if data["already_ran"]:
-            head += " (already ran: promises and cures re-decided, no new actions)"
+            head += " " + _("(already ran: promises and cures re-decided, no new actions)")
         self.stdout.write(head)
         self.stdout.write(
-            f"  accounts evaluated {data['accounts_evaluated']:,}, paused "
-            f"{data['accounts_paused']:,}, new delinquent {data['new_delinquent']:,}, "
-            f"episodes opened {data['episodes_opened']:,}, cured {data['episodes_cured']:,}"
+            "  "
+            + _(
+                "accounts evaluated %(evaluated)s, paused %(paused)s, new delinquent "
+                "%(delinquent)s, episodes opened %(opened)s, cured %(cured)s"
+            )
+            % {
+                "evaluated": f"{data['accounts_evaluated']:,}",
+                "paused": f"{data['accounts_paused']:,}",
+                "delinquent": f"{data['new_delinquent']:,}",
+                "opened": f"{data['episodes_opened']:,}",
+                "cured": f"{data['episodes_cured']:,}",
+            }
         )
         for code, count in data["actions"].items():
             self.stdout.write(f"  {code:<26} {count:>8,}")
         for code, count in data["skipped"].items():
-            self.stdout.write(f"  {code:<26} {count:>8,} skipped")
+            self.stdout.write(f"  {code:<26} {count:>8,} " + _("skipped"))
