@@ -1,5 +1,6 @@
 """Fixtures of the agreements, promises, disputes and interest tests, loaded as a plugin by
-each of those modules (`pytest_plugins`).
+each of those modules (`pytest_plugins`). A plugin reaches every test of the session, so none
+of these fixtures is autouse: the modules ask for `in_english` and `home` with `pytestmark`.
 
 Acme (CO, COP) is collected by Laura (collector) and Sofía (supervisor); Ana is an
 administrator. Uno S.A.S. owes FV-1 (1,000,000.00, due 1 Sep 2026) and FV-2 (500,000.00, due
@@ -23,14 +24,14 @@ from cartera.portfolio.models import ContactPoint, Creditor, Debtor
 from tests.negotiation_support import DOCUMENTS, LEGAL_MAX, person
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def in_english():
     # Messages are asserted in English; the interface default is Spanish.
     with translation.override("en"):
         yield
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def home(settings: Any, tmp_path: Path) -> Path:
     """Agreement PDFs and attachments go under a fresh CARTERA_HOME."""
     settings.CARTERA_HOME = tmp_path

@@ -62,7 +62,8 @@ from cartera.portfolio.payments import payment_apply, payment_record
 from cartera.portfolio.queries import creditors_visible_to
 from tests.negotiation_support import AS_OF, doc
 
-pytestmark = pytest.mark.usefixtures("usury")
+# A plugin's fixtures reach every test of the session, so these are asked for by name here.
+pytestmark = pytest.mark.usefixtures("usury", "in_english", "home")
 pytest_plugins = ["tests.negotiation_fixtures"]
 
 OWED = 150_000_000  # 1,500,000.00 in minor units

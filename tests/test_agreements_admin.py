@@ -24,7 +24,8 @@ from cartera.negotiation.services import dispute_attach, dispute_open
 from cartera.portfolio.services import creditor_create
 from tests.negotiation_support import AS_OF, doc, person
 
-pytestmark = pytest.mark.usefixtures("usury")
+# A plugin's fixtures reach every test of the session, so these are asked for by name here.
+pytestmark = pytest.mark.usefixtures("usury", "in_english", "home")
 pytest_plugins = ["tests.negotiation_fixtures"]
 
 

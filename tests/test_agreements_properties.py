@@ -21,6 +21,8 @@ from cartera.portfolio.models import Debtor, Document, EntryKind, LedgerEntry
 from tests.helpers import rolled_back
 
 pytest_plugins = ["tests.negotiation_fixtures"]
+# A plugin's fixtures reach every test of the session, so these are asked for by name here.
+pytestmark = pytest.mark.usefixtures("in_english", "home")
 
 AS_OF = datetime.date(2026, 11, 23)
 

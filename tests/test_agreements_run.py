@@ -20,7 +20,8 @@ from cartera.strategy.queries import alerts_for
 from cartera.strategy.run import run_execute
 from tests.negotiation_support import AS_OF
 
-pytestmark = pytest.mark.usefixtures("usury")
+# A plugin's fixtures reach every test of the session, so these are asked for by name here.
+pytestmark = pytest.mark.usefixtures("usury", "in_english", "home")
 pytest_plugins = ["tests.negotiation_fixtures"]
 
 

@@ -31,6 +31,8 @@ from cartera.strategy.run import run_execute
 from tests.negotiation_support import AS_OF, doc
 
 pytest_plugins = ["tests.negotiation_fixtures"]
+# A plugin's fixtures reach every test of the session, so these are asked for by name here.
+pytestmark = pytest.mark.usefixtures("in_english", "home")
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 

@@ -32,6 +32,8 @@ from tests.helpers import rolled_back
 from tests.negotiation_support import AS_OF, doc
 
 pytest_plugins = ["tests.negotiation_fixtures"]
+# A plugin's fixtures reach every test of the session, so these are asked for by name here.
+pytestmark = pytest.mark.usefixtures("in_english", "home")
 
 SEP, OCT, NOV, DEC = (datetime.date(2026, m, 1) for m in (9, 10, 11, 12))
 

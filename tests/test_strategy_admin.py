@@ -10,11 +10,19 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from cartera.messaging.models import Template
 from cartera.strategy.defaults import strategy_defaults_ensure
 from cartera.strategy.models import Pause, Segment, Stage, Step, Strategy
 from cartera.strategy.run import run_execute
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The admin's explanations are asserted as written in the code (English)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
