@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import io
+import json
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from cartera.portfolio.services import creditor_create
 from cartera.reports.aging import aging_report, make_buckets
@@ -164,10 +168,71 @@ def test_zero_decimal_currency(db, actor, write_file, load):
 
 
 def test_bucket_bounds_are_validated():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="los límites de las franjas deben ser"):
         make_buckets([60, 30])
-    with pytest.raises(ValueError):
+    with (
+        pytest.raises(ValueError, match="bucket bounds must be increasing"),
+        translation.override("en"),
+    ):
         make_buckets([0, 30])
+
+
+def test_the_table_speaks_spanish_by_default_and_english_when_asked(portfolio, creditor):
+    args = ("aging", "--as-of", "2026-11-23", "--by", "debtor", "--creditor", "ACME")
+    spanish = io.StringIO()
+    call_command(*args, stdout=spanish)
+    title, header = spanish.getvalue().splitlines()[:2]
+    assert title == "Edad de cartera al 2026-11-23 por deudor"
+    assert header.split() == [
+        *("acreedor", "deudor", "nombre", "moneda", "al", "día", "1-30", "31-60", "61-90"),
+        *("91-180", "181-360", "361+", "créditos", "total", "neto", "documentos"),
+    ]
+
+    english = io.StringIO()
+    with translation.override("en"):
+        call_command(*args, stdout=english)
+    title, header = english.getvalue().splitlines()[:2]
+    assert title == "Aging as of 2026-11-23 by debtor"
+    assert header.split()[:5] == ["creditor", "debtor", "name", "currency", "current"]
+    assert header.split()[-4:] == ["credits", "total", "net", "documents"]
+
+    empty = io.StringIO()
+    call_command("aging", "--as-of", "2020-01-01", "--creditor", "ACME", stdout=empty)
+    assert empty.getvalue().splitlines() == [
+        "Edad de cartera al 2020-01-01 por acreedor",
+        "no hay nada abierto en esa fecha",
+    ]
+
+
+def test_json_and_csv_keep_their_english_names_in_spanish(portfolio, creditor, capsys):
+    call_command("aging", "--as-of", "2026-11-23", "--by", "debtor", "--format", "json")
+    data = json.loads(capsys.readouterr().out)
+    assert data["by"] == "debtor" and data["buckets"][0] == "current"
+    assert set(data["rows"][0]) == {
+        "key",
+        "currency",
+        "amounts",
+        "credits",
+        "total",
+        "net",
+        "documents",
+    }
+    assert set(data["rows"][0]["key"]) == {"creditor", "debtor", "name"}
+
+    call_command("aging", "--as-of", "2026-11-23", "--format", "csv")
+    assert capsys.readouterr().out.splitlines()[0].startswith("creditor,currency,current,1-30")
+
+
+def test_wrong_buckets_are_explained_in_spanish(db):
+    with pytest.raises(CommandError) as decreasing:
+        call_command("aging", "--buckets", "90,30", stdout=io.StringIO())
+    assert decreasing.value.returncode == 2
+    assert "--buckets: los límites de las franjas deben ser cantidades de días positivas" in str(
+        decreasing.value
+    )
+    with pytest.raises(CommandError) as words:
+        call_command("aging", "--buckets", "treinta", stdout=io.StringIO())
+    assert "--buckets 'treinta': indique cantidades de días crecientes" in str(words.value)
 
 
 def test_the_number_of_queries_does_not_grow_with_the_portfolio(

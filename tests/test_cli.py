@@ -83,6 +83,14 @@ def test_the_daily_commands_from_creditor_to_aging(cartera, tmp_path: Path):
 
     table = cartera("aging", "--as-of", "2026-11-23")
     assert "1.500.000,00" in table.stdout  # the creditor writes numbers the Colombian way
+    title, header = table.stdout.splitlines()[:2]
+    assert title == "Edad de cartera al 2026-11-23 por acreedor"  # Spanish by default
+    assert header.split()[:4] == ["acreedor", "moneda", "al", "día"]
+    english = cartera("aging", "--as-of", "2026-11-23", language="en")
+    title, header = english.stdout.splitlines()[:2]
+    assert title == "Aging as of 2026-11-23 by creditor"
+    assert header.split()[:3] == ["creditor", "currency", "current"]
+    assert "1.500.000,00" in english.stdout  # the language leaves the number format alone
 
     as_csv = cartera("aging", "--as-of", "2026-11-23", "--by", "debtor", "--format", "csv")
     assert as_csv.stdout.splitlines()[0].startswith("creditor,debtor,name,currency,current")
@@ -133,6 +141,12 @@ def test_usage_errors_speak_the_installations_language(cartera):
     english = cartera("aging", "--creditor", "NOPE", language="en")
     assert english.returncode == 2
     assert "no creditor with code 'NOPE' (known: " in english.stderr
+
+    buckets = cartera("aging", "--buckets", "90,30")
+    assert buckets.returncode == 2
+    assert "los límites de las franjas deben ser cantidades de días positivas" in buckets.stderr
+    buckets = cartera("aging", "--buckets", "90,30", language="en")
+    assert "bucket bounds must be increasing positive day counts" in buckets.stderr
 
     bad_date = cartera("aging", "--as-of", "23/11/2026")
     assert "'23/11/2026' no es una fecha con la forma AAAA-MM-DD" in bad_date.stderr

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from cartera.core.audit import Actor
 from cartera.portfolio.models import Debtor
@@ -195,23 +196,32 @@ def test_cli_json_contract(history, capsys):
 
 
 def test_cli_table(history):
+    args = ("report", "kpis", "--as-of", "2026-03-31", "--days", "30", "--creditor", "acme")
     out = io.StringIO()
-    call_command(
-        "report",
-        "kpis",
-        "--as-of",
-        "2026-03-31",
-        "--days",
-        "30",
-        "--creditor",
-        "acme",
-        stdout=out,
-    )
+    with translation.override("en"):
+        call_command(*args, stdout=out)
 
     text = out.getvalue()
     assert "KPIs as of 2026-03-31 over 30 days (from 2026-03-01)" in text
+    assert "countback DSO (days)" in text
     assert "2.050,00" in text  # es_CO number format
     assert "56.67" in text and "61.54 %" in text
+
+    spanish = io.StringIO()
+    call_command(*args, stdout=spanish)  # Spanish, the installation's language by default
+    text = spanish.getvalue()
+    assert "Indicadores al 2026-03-31 en 30 días (desde el 2026-03-01)" in text
+    assert "DSO por agotamiento (días)" in text and "tasa de recuperación" in text
+    assert "56.67" in text and "61.54 %" in text
+
+
+def test_cli_wrong_numbers_are_explained_in_spanish(creditor):
+    with pytest.raises(CommandError) as wrong:
+        call_command("report", "kpis", "--days", "x", stdout=io.StringIO())
+    assert "'x' no es un número entero" in str(wrong.value)
+    with pytest.raises(CommandError) as negative:
+        call_command("report", "provision", "--factor", "-1", stdout=io.StringIO())
+    assert "'-1': el factor no puede ser negativo" in str(negative.value)
 
 
 def test_cli_nothing_open_nor_issued_is_an_empty_list(creditor, capsys):
@@ -221,7 +231,7 @@ def test_cli_nothing_open_nor_issued_is_an_empty_list(creditor, capsys):
 
 
 def test_cli_wrong_usage_exits_2(creditor):
-    with pytest.raises(CommandError) as unknown:
+    with pytest.raises(CommandError) as unknown, translation.override("en"):
         call_command("report", "kpis", "--creditor", "NOPE", stdout=io.StringIO())
     assert unknown.value.returncode == 2
     assert "no creditor with code 'NOPE'" in str(unknown.value)

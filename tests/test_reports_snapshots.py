@@ -9,6 +9,7 @@ from collections import defaultdict
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from cartera.reports.models import (
     CollectorSpell,
@@ -122,17 +123,18 @@ def test_writing_a_snapshot_takes_the_same_statements_whatever_the_size(
 
 def test_cli_rebuilds_a_range(history, capsys):
     out = io.StringIO()
-    call_command(
-        "report",
-        "snapshot",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-03-31",
-        "--forecasts",
-        "2",
-        stdout=out,
-    )
+    with translation.override("en"):
+        call_command(
+            "report",
+            "snapshot",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-03-31",
+            "--forecasts",
+            "2",
+            stdout=out,
+        )
 
     assert "ACME: 90 days rebuilt" in out.getvalue()
     assert "2026-01-31, 2026-02-28, 2026-03-31" in out.getvalue()
@@ -144,3 +146,4 @@ def test_cli_rebuilds_a_range(history, capsys):
     with pytest.raises(CommandError) as wrong:
         call_command("report", "snapshot", "--from", "2026-03-31", "--to", "2026-01-01")
     assert wrong.value.returncode == 2
+    assert "--to es anterior a --from" in str(wrong.value)  # Spanish by default

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from cartera.core.money import minor_str
 from cartera.portfolio.models import Creditor
@@ -34,7 +35,7 @@ def make_buckets(bounds: Sequence[int] | None = None) -> list[Bucket]:
     """`current` (dpd <= 0), then one bucket up to each bound, then an open last one."""
     bounds = list(settings.CARTERA_AGING_BUCKETS if bounds is None else bounds)
     if not bounds or any(b <= 0 for b in bounds) or bounds != sorted(set(bounds)):
-        raise ValueError("bucket bounds must be increasing positive day counts, e.g. 30,60,90")
+        raise ValueError(_("bucket bounds must be increasing positive day counts, e.g. 30,60,90"))
     buckets = [Bucket("current", None, 0)]
     low = 1
     for bound in bounds:

@@ -9,6 +9,7 @@ from typing import Any
 from babel.numbers import format_decimal
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cartera.core.commandline import iso_date, print_json, usage_error
 from cartera.core.csvsafe import safe_cell
@@ -23,7 +24,8 @@ def _bounds(text: str) -> list[int]:
     parts = [part.strip() for part in text.split(",")]
     if not all(part.isdigit() for part in parts):
         raise usage_error(
-            f"--buckets '{text}': give increasing day counts separated by commas, e.g. 30,60,90"
+            _("--buckets '%(text)s': give increasing day counts separated by commas, e.g. 30,60,90")
+            % {"text": text}
         )
     bounds = [int(part) for part in parts]
     try:
@@ -31,6 +33,12 @@ def _bounds(text: str) -> list[int]:
     except ValueError as exc:
         raise usage_error(f"--buckets: {exc}") from exc
     return bounds
+
+
+def _label(key: str) -> str:
+    """A key name (`creditor`, `debtor`, `name`) as the table shows it."""
+    labels = {"creditor": _("creditor"), "debtor": _("debtor"), "name": _("name")}
+    return labels.get(key, key)
 
 
 class Command(BaseCommand):
@@ -113,12 +121,24 @@ class Command(BaseCommand):
                 f"{row.documents:,}",
             ]
 
-        header = [*key_names, "currency", *names, "credits", "total", "net", "documents"]
+        # Headers and labels are for reading: the CSV and JSON keep the English names.
+        header = [
+            *[_label(k) for k in key_names],
+            _("currency"),
+            *[_("current") if n == "current" else n for n in names],
+            _("credits"),
+            _("total"),
+            _("net"),
+            _("documents"),
+        ]
         body = [line([str(row.key.get(k, ""))[:40] for k in key_names], row) for row in report.rows]
         totals = [line(["TOTAL", *[""] * (len(key_names) - 1)], t) for t in report.totals]
-        self.stdout.write(f"Aging as of {report.as_of.isoformat()} by {report.by}")
+        self.stdout.write(
+            _("Aging as of %(date)s by %(by)s")
+            % {"date": report.as_of.isoformat(), "by": _label(report.by)}
+        )
         if not body:
-            self.stdout.write("nothing is open on that date")
+            self.stdout.write(_("nothing is open on that date"))
             return
         table = [header, *body, *totals]
         widths = [max(len(r[i]) for r in table) for i in range(len(header))]

@@ -20,6 +20,7 @@ from typing import Any
 from babel.numbers import format_decimal
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cartera.core.commandline import cli_actor, iso_date, print_json, usage_error
 from cartera.core.money import exponent, from_minor
@@ -33,9 +34,11 @@ def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from exc
+        raise argparse.ArgumentTypeError(
+            _("'%(text)s' is not a whole number") % {"text": text}
+        ) from exc
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}': give a number above zero")
+        raise argparse.ArgumentTypeError(_("'%(text)s': give a number above zero") % {"text": text})
     return value
 
 
@@ -45,9 +48,13 @@ def _factor(text: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation as exc:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number such as 1.1") from exc
+        raise argparse.ArgumentTypeError(
+            _("'%(text)s' is not a number such as 1.1") % {"text": text}
+        ) from exc
     if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"'{text}': the factor cannot be negative")
+        raise argparse.ArgumentTypeError(
+            _("'%(text)s': the factor cannot be negative") % {"text": text}
+        )
     return value
 
 
@@ -148,30 +155,34 @@ class Command(BaseCommand):
             return
         start = options["as_of"] - datetime.timedelta(days=options["days"])
         self.stdout.write(
-            f"KPIs as of {options['as_of'].isoformat()} over {options['days']} days "
-            f"(from {start.isoformat()})"
+            _("KPIs as of %(date)s over %(days)s days (from %(start)s)")
+            % {
+                "date": options["as_of"].isoformat(),
+                "days": options["days"],
+                "start": start.isoformat(),
+            }
         )
         if not figures:
-            self.stdout.write("nothing was open or issued in that period")
+            self.stdout.write(_("nothing was open or issued in that period"))
             return
 
         def show(value: str | None, suffix: str = "") -> str:
             return "-" if value is None else f"{value}{suffix}"
 
         lines = [
-            ("AR at the start", lambda k: money(k.ar_start, k.currency, locale)),
-            ("AR at the end", lambda k: money(k.ar_end, k.currency, locale)),
-            ("current at the end", lambda k: money(k.current_end, k.currency, locale)),
-            ("sales", lambda k: money(k.sales, k.currency, locale)),
-            ("DSO (days)", lambda k: show(k.as_json()["dso"])),
-            ("countback DSO (days)", lambda k: show(k.as_json()["dso_countback"])),
-            ("best possible DSO (days)", lambda k: show(k.as_json()["best_possible_dso"])),
+            (_("AR at the start"), lambda k: money(k.ar_start, k.currency, locale)),
+            (_("AR at the end"), lambda k: money(k.ar_end, k.currency, locale)),
+            (_("current at the end"), lambda k: money(k.current_end, k.currency, locale)),
+            (_("sales"), lambda k: money(k.sales, k.currency, locale)),
+            (_("DSO (days)"), lambda k: show(k.as_json()["dso"])),
+            (_("countback DSO (days)"), lambda k: show(k.as_json()["dso_countback"])),
+            (_("best possible DSO (days)"), lambda k: show(k.as_json()["best_possible_dso"])),
             (
-                "average days delinquent",
+                _("average days delinquent"),
                 lambda k: show(k.as_json()["average_days_delinquent"]),
             ),
-            ("CEI", lambda k: show(k.as_json()["cei"], " %")),
-            ("recovery rate", lambda k: show(k.as_json()["recovery_rate"], " %")),
+            (_("CEI"), lambda k: show(k.as_json()["cei"], " %")),
+            (_("recovery rate"), lambda k: show(k.as_json()["recovery_rate"], " %")),
         ]
         self._table(
             ["", *[k.currency for k in figures]],
@@ -188,21 +199,29 @@ class Command(BaseCommand):
         if options["format"] == "json":
             print_json(report.as_json())
             return
-        self.stdout.write(f"Roll rates, month ends up to {options['as_of'].isoformat()}")
+        self.stdout.write(
+            _("Roll rates, month ends up to %(date)s") % {"date": options["as_of"].isoformat()}
+        )
         if not report.currencies:
             self.stdout.write(
-                "no month-end snapshots yet: the daily run writes them (or cartera report "
-                "snapshot --from … --to …)"
+                _(
+                    "no month-end snapshots yet: the daily run writes them (or cartera report "
+                    "snapshot --from … --to …)"
+                )
             )
             return
         for block in report.currencies:
             latest = block.months[-1]
             self.stdout.write("")
             self.stdout.write(
-                f"{block.currency}: {latest.start.isoformat()} → {latest.end.isoformat()} "
-                "(% of each bucket's balance)"
+                _("%(currency)s: %(start)s → %(end)s (%% of each bucket's balance)")
+                % {
+                    "currency": block.currency,
+                    "start": latest.start.isoformat(),
+                    "end": latest.end.isoformat(),
+                }
             )
-            header = ["bucket", "balance", *[str(c.label) for c in report.columns]]
+            header = [_("bucket"), _("balance"), *[str(c.label) for c in report.columns]]
             rows = []
             for row in latest.rows:
                 rows.append(
@@ -228,9 +247,16 @@ class Command(BaseCommand):
             print_json(report.as_json())
             return
         self.stdout.write(
-            f"Provision matrix as of {options['as_of'].isoformat()}: roll rates averaged over "
-            f"{report.window} months ({len(report.months_used)} available), forward-looking "
-            f"factor {report.factor}"
+            _(
+                "Provision matrix as of %(date)s: roll rates averaged over %(window)s months "
+                "(%(available)s available), forward-looking factor %(factor)s"
+            )
+            % {
+                "date": options["as_of"].isoformat(),
+                "window": report.window,
+                "available": len(report.months_used),
+                "factor": report.factor,
+            }
         )
         for block in report.currencies:
             self.stdout.write("")
@@ -254,7 +280,10 @@ class Command(BaseCommand):
                     money(block.expected_loss, block.currency, locale),
                 ]
             )
-            self._table(["bucket", "balance", "forward roll", "loss rate", "expected loss"], rows)
+            self._table(
+                [_("bucket"), _("balance"), _("forward roll"), _("loss rate"), _("expected loss")],
+                rows,
+            )
 
     # -- forecast -------------------------------------------------------------------------------
     def _forecast(self, ids: list[int], options: dict[str, Any], locale: str) -> None:
@@ -270,7 +299,7 @@ class Command(BaseCommand):
 
             print_json(forecast_json(forecast, backtest))
             return
-        self.stdout.write(f"Cash forecast from {options['as_of'].isoformat()}")
+        self.stdout.write(_("Cash forecast from %(date)s") % {"date": options["as_of"].isoformat()})
         for block in forecast.currencies:
             c = block.currency
             self.stdout.write("")
@@ -287,16 +316,24 @@ class Command(BaseCommand):
                 for w in block.weeks
             ]
             rows.append(["", "", "TOTAL", "", "", money(block.total, c, locale)])
-            self._table(["week", "from", "to", "documents", "promises", "total"], rows, 3)
+            self._table(
+                [_("week"), _("from"), _("to"), _("documents"), _("promises"), _("total")],
+                rows,
+                3,
+            )
             self.stdout.write(
-                f"past their expected date (not forecast): {money(block.past_expected, c, locale)}"
-                f"; after week 13: {money(block.beyond, c, locale)}"
+                _("past their expected date (not forecast): %(past)s; after week 13: %(beyond)s")
+                % {
+                    "past": money(block.past_expected, c, locale),
+                    "beyond": money(block.beyond, c, locale),
+                }
             )
         self.stdout.write("")
-        self.stdout.write(
-            f"Back-test of the forecast made on {backtest.made_on.isoformat()} "
-            f"({'as stored that day' if backtest.stored else 'rebuilt from the ledger'})"
-        )
+        if backtest.stored:
+            title = _("Back-test of the forecast made on %(date)s (as stored that day)")
+        else:
+            title = _("Back-test of the forecast made on %(date)s (rebuilt from the ledger)")
+        self.stdout.write(title % {"date": backtest.made_on.isoformat()})
         for bt in backtest.currencies:
             c = bt.currency
             rows = [
@@ -310,7 +347,9 @@ class Command(BaseCommand):
                 for w in bt.weeks
             ]
             self.stdout.write(c)
-            self._table(["week", "from", "forecast", "actual", "difference"], rows, 2)
+            self._table(
+                [_("week"), _("from"), _("forecast"), _("actual"), _("difference")], rows, 2
+            )
 
     # -- snapshot -------------------------------------------------------------------------------
     def _snapshot(self, options: dict[str, Any]) -> None:
@@ -321,9 +360,9 @@ class Command(BaseCommand):
         except CreditorNotFound as exc:
             raise usage_error(str(exc)) from exc
         if options["last"] < options["first"]:
-            raise usage_error("--to is before --from")
+            raise usage_error(_("--to is before --from"))
         if options["forecasts"] < 0:
-            raise usage_error("--forecasts cannot be negative")
+            raise usage_error(_("--forecasts cannot be negative"))
         result = snapshots_rebuild(
             creditor=creditor,
             first=options["first"],
@@ -332,10 +371,18 @@ class Command(BaseCommand):
             forecasts=options["forecasts"],
         )
         self.stdout.write(
-            f"{creditor.code}: {result.days} days rebuilt ({result.balance_rows:,} balance rows, "
-            f"{result.flow_rows:,} flow rows), month ends "
-            f"{', '.join(d.isoformat() for d in result.month_ends) or 'none'}, "
-            f"{len(result.forecasts)} forecasts"
+            _(
+                "%(creditor)s: %(days)s days rebuilt (%(balance_rows)s balance rows, "
+                "%(flow_rows)s flow rows), month ends %(month_ends)s, %(forecasts)s forecasts"
+            )
+            % {
+                "creditor": creditor.code,
+                "days": result.days,
+                "balance_rows": f"{result.balance_rows:,}",
+                "flow_rows": f"{result.flow_rows:,}",
+                "month_ends": ", ".join(d.isoformat() for d in result.month_ends) or _("none"),
+                "forecasts": len(result.forecasts),
+            }
         )
 
 
