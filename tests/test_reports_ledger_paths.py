@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cartera.core.audit import Actor
+from cartera.portfolio.integrity import integrity_problems
 from cartera.portfolio.models import Creditor, Debtor, Document, LedgerEntry, Payment
 from cartera.portfolio.payments import payment_apply, payment_record, payment_reverse
 from cartera.reports.aging import aging_report, make_buckets
@@ -158,6 +159,46 @@ def test_aging_equals_the_definition_on_every_day(book, by):
                 total[2] += documents
             got = {row.currency: (row.amounts, row.credits, row.documents) for row in report.rows}
             assert got == {c: (dict(t[0]), t[1], t[2]) for c, t in totals.items()}, day
+        day += datetime.timedelta(days=1)
+
+
+# Prior payments that do not cancel: one no payment ever explains (F5), one on a credit note
+# (a positive prior entry, N2), and one explained by a payment that is then reversed (F1).
+PRIORS_LEFT = (
+    "F5,C3,Tres,2026-01-10,2026-02-09,200.00,50.00,USD\n"
+    "N2,C2,Dos,2026-02-15,2026-02-15,-80.00,-30.00,COP\n"
+)
+
+
+@pytest.fixture
+def uncancelled(creditor: Creditor, write_file, load, actor: Actor) -> Creditor:
+    load("documents", write_file("docs.csv", DOCUMENTS + PRIORS_LEFT), as_of=D(2026, 2, 16))
+    load("payments", write_file("pays.csv", PAYMENTS), as_of=D(2026, 3, 20))
+    payment_reverse(payment=Payment.objects.get(external_id="P1"), reason="wrong", actor=actor)
+    return creditor
+
+
+def test_prior_payments_that_do_not_cancel_are_read_from_their_documents(uncancelled):
+    nets = dict(
+        Document.objects.exclude(prior_net_minor=0).values_list("number", "prior_net_minor")
+    )
+    # F1's prior (-600) and its identification by P1 (+600) cancel; the identification's
+    # reversal is an ordinary entry. P2 and P3 came after the import: F3's prior stays.
+    assert nets == {"F3": -80000, "F5": -15000, "N2": 5000}
+    assert LedgerEntry.objects.filter(kind="reversal", reverses__kind="prior_identified").exists()
+    assert set(Document.objects.exclude(prior_on=None).values_list("prior_on", flat=True)) == {
+        D(2026, 2, 16)
+    }
+    assert integrity_problems() == []
+    day = D(2026, 1, 1)
+    while day <= D(2026, 4, 10):
+        expected = by_definition(uncancelled, day)
+        report = aging_report(creditors=[uncancelled], as_of=day, by="debtor")
+        got = {
+            (row.key["debtor"], row.currency): (row.amounts, row.credits, row.documents)
+            for row in report.rows
+        }
+        assert got == expected, day
         day += datetime.timedelta(days=1)
 
 

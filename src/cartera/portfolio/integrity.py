@@ -78,6 +78,24 @@ _CHECKS = {
         ) s ON s.document_id = d.id
         WHERE d.unmatched_prior_minor <> COALESCE(s.total, 0)
     """,
+    # Past balances read these two columns instead of the entries (`reports.balances`), which
+    # is exact only if every prior entry of a document is dated its `prior_on`.
+    "prior_net": """
+        SELECT c.code, d.external_id, d.prior_net_minor, COALESCE(s.total, 0), d.prior_on,
+               s.first_day, s.last_day
+        FROM portfolio_document d
+        JOIN portfolio_creditor c ON c.id = d.creditor_id
+        LEFT JOIN (
+            SELECT document_id, SUM(amount_minor) AS total, MIN(effective_date) AS first_day,
+                   MAX(effective_date) AS last_day
+            FROM portfolio_ledgerentry
+            WHERE kind IN ('prior_payment', 'prior_identified')
+            GROUP BY document_id
+        ) s ON s.document_id = d.id
+        WHERE d.prior_net_minor <> COALESCE(s.total, 0)
+           OR (s.document_id IS NOT NULL
+               AND (s.first_day <> s.last_day OR d.prior_on IS NULL OR d.prior_on <> s.first_day))
+    """,
     "currency": """
         SELECT c.code, d.external_id, d.currency, e.currency
         FROM portfolio_ledgerentry e
@@ -96,6 +114,9 @@ _DESCRIBE = {
     ),
     "entry": lambda r: f"allocation {r[2]} does not match its ledger entry {r[3]} ({r[4]})",
     "prior": lambda r: f"unmatched prior payments {r[2]} but the ledger leaves {r[3]} unexplained",
+    "prior_net": lambda r: (
+        f"prior entries net {r[3]} dated {r[5]}..{r[6]}, but the document says {r[2]} on {r[4]}"
+    ),
     "currency": lambda r: f"document in {r[2]} has a ledger entry in {r[3]} or of another creditor",
 }
 

@@ -232,6 +232,14 @@ class Document(models.Model):
     unmatched_prior_minor = models.BigIntegerField(
         _("prior payments not yet matched (minor units)"), default=0
     )
+    # The net of the document's prior-payment entries and the identifications that take them
+    # back (kinds prior_payment and prior_identified), which are all dated `prior_on`. Most of
+    # them cancel per document, so a balance at a past date reads these two columns instead
+    # of those entries (`cartera.reports.balances`; `cartera check` proves them).
+    prior_net_minor = models.BigIntegerField(
+        _("net of the prior payments and their identifications (minor units)"), default=0
+    )
+    prior_on = models.DateField(_("prior payments booked on"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.OPEN
     )
@@ -273,6 +281,12 @@ class Document(models.Model):
             models.Index(fields=["debtor", "due_date"], name="document_debtor_due_idx"),
             models.Index(fields=["creditor", "number"], name="document_number_idx"),
             models.Index(fields=["creditor", "payment_reference"], name="document_reference_idx"),
+            # Past balances read the few documents whose prior entries do not cancel.
+            models.Index(
+                fields=["creditor", "prior_on"],
+                name="document_prior_idx",
+                condition=~Q(prior_net_minor=0),
+            ),
         ]
 
     def __str__(self) -> str:

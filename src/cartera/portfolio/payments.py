@@ -83,19 +83,6 @@ _PAYMENT_ROW = (
     "batch_id",
     "created_at",
 )
-_DOCUMENT_UPDATE = ["balance_minor", "unmatched_prior_minor", "status", "updated_at"]
-# What planning an allocation reads of a document.
-_PLAN_FIELDS = (
-    "id",
-    "debtor_id",
-    "number",
-    "currency",
-    "issue_date",
-    "due_date",
-    "balance_minor",
-    "unmatched_prior_minor",
-    "status",
-)
 
 
 def _refuse_erp(creditor: Creditor) -> None:
@@ -168,6 +155,7 @@ def _plan(
         shares.append(_Share(doc, share, max(date, doc.issue_date or date), prior))
         unapplied -= share
         doc.unmatched_prior_minor -= share
+        doc.prior_net_minor += share  # the prior_identified entry `_write_shares` books
         if left[doc.pk] is not None:
             left[doc.pk] = (left[doc.pk] or 0) - share
     for doc, _cap in targets:
@@ -257,7 +245,10 @@ def _save_documents(
     """Write the documents' new balances, unmatched prior payments and statuses; returns how
     many rows changed. With `expected` ({id: (balance, unmatched prior)} as read), a row is
     written only if it still holds those values (the others changed meanwhile)."""
-    rows = [(d.pk, d.balance_minor, d.unmatched_prior_minor, d.status) for d in documents]
+    rows = [
+        (d.pk, d.balance_minor, d.unmatched_prior_minor, d.prior_net_minor, d.status)
+        for d in documents
+    ]
     if not rows:
         return 0
     was = [expected[row[0]] if expected else (0, 0) for row in rows]
@@ -270,7 +261,7 @@ def _save_documents(
         if connection.vendor != "postgresql":
             sql = (
                 "UPDATE portfolio_document SET balance_minor = %s, unmatched_prior_minor = %s, "
-                "status = %s, updated_at = %s WHERE id = %s"
+                "prior_net_minor = %s, status = %s, updated_at = %s WHERE id = %s"
             )
             if expected is not None:
                 sql += " AND balance_minor = %s AND unmatched_prior_minor = %s"
@@ -278,8 +269,18 @@ def _save_documents(
             cursor.executemany(
                 sql,
                 [
-                    (balance, prior, status, stamp, pk, *(previous if expected is not None else ()))
-                    for (pk, balance, prior, status), previous in zip(rows, was, strict=True)
+                    (
+                        balance,
+                        prior,
+                        prior_net,
+                        status,
+                        stamp,
+                        pk,
+                        *(previous if expected is not None else ()),
+                    )
+                    for (pk, balance, prior, prior_net, status), previous in zip(
+                        rows, was, strict=True
+                    )
                 ],
             )
             return int(cursor.rowcount)
@@ -290,9 +291,10 @@ def _save_documents(
         literals = ["{" + ",".join(map(str, column)) + "}" for column in columns]
         cursor.execute(
             "UPDATE portfolio_document AS d SET balance_minor = v.balance, "
-            "unmatched_prior_minor = v.prior, status = v.status, updated_at = %s "
-            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[], "
-            "%s::bigint[]) AS v(id, balance, prior, status, was_balance, was_prior) "
+            "unmatched_prior_minor = v.prior, prior_net_minor = v.prior_net, status = v.status, "
+            "updated_at = %s FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], "
+            "%s::text[], %s::bigint[], %s::bigint[]) "
+            "AS v(id, balance, prior, prior_net, status, was_balance, was_prior) "
             "WHERE d.id = v.id" + condition,
             [now, *literals],
         )
@@ -717,13 +719,24 @@ class _DocState:
     issue_date: datetime.date | None
     balance_minor: int
     unmatched_prior_minor: int
+    prior_net_minor: int
     status: str
     was: tuple[int, int] = (0, 0)  # (balance, unmatched prior) as read
 
 
 def _states(query: Any) -> list[_DocState]:
     found = []
-    for pk, debtor_id, number, currency, issue_date, balance, prior, status in query.values_list(
+    for (
+        pk,
+        debtor_id,
+        number,
+        currency,
+        issue_date,
+        balance,
+        prior,
+        prior_net,
+        status,
+    ) in query.values_list(
         "id",
         "debtor_id",
         "number",
@@ -731,6 +744,7 @@ def _states(query: Any) -> list[_DocState]:
         "issue_date",
         "balance_minor",
         "unmatched_prior_minor",
+        "prior_net_minor",
         "status",
     ):
         found.append(
@@ -742,6 +756,7 @@ def _states(query: Any) -> list[_DocState]:
                 issue_date,
                 balance,
                 prior,
+                prior_net,
                 status,
                 (balance, prior),
             )

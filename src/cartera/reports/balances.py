@@ -4,10 +4,14 @@ A document's balance at the end of day D is its cached balance minus the net of 
 entries dated after D, so a recent date reads few entries. Two things keep an older date
 affordable on a large ledger:
 
-- `late` keeps only the documents whose later entries do not net to zero. A balance-column
-  import books a prior payment per document and, as detailed payments explain it, entries that
-  take it back, all on the import's day: most of them cancel per document, and joining them to
-  the documents was most of the work of a past aging.
+- a balance-column import books a prior payment per document and, as detailed payments
+  explain it, entries that take it back (`prior_identified`), all on one day per document:
+  millions of entries that mostly cancel per document. `late` reads none of them: the document
+  carries their net and their day (`prior_net_minor`, `prior_on`; `cartera check` proves
+  both), so only the documents whose prior entries do not cancel, and are dated after D, add
+  their net (a partial index finds them).
+- `late` keeps only the documents whose later entries do not net to zero: joining the others
+  to the documents would be wasted work.
 - the ledger's covering index on (creditor, effective date) carries the document, amount,
   kind, currency and payment, so the entries after D are read from the index alone
   (PostgreSQL; SQLite reads the table through the same index).
@@ -22,6 +26,11 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from typing import Any
+
+from cartera.portfolio.models import EntryKind
+
+# Entries summed per document in `Document.prior_net_minor` (see the module's docstring).
+_PRIOR_KINDS = f"'{EntryKind.PRIOR_PAYMENT}', '{EntryKind.PRIOR_IDENTIFIED}'"
 
 
 def marks(values: Sequence[Any]) -> str:
@@ -38,11 +47,18 @@ def balances_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[str
     in_list = marks(creditor_ids)
     sql = f"""
         late AS (
-            SELECT document_id, CAST(SUM(amount_minor) AS BIGINT) AS amount
-            FROM portfolio_ledgerentry
-            WHERE creditor_id IN ({in_list}) AND effective_date > %s
+            SELECT document_id, CAST(SUM(amount) AS BIGINT) AS amount FROM (
+                SELECT document_id, amount_minor AS amount
+                FROM portfolio_ledgerentry
+                WHERE creditor_id IN ({in_list}) AND effective_date > %s
+                  AND kind NOT IN ({_PRIOR_KINDS})
+                UNION ALL
+                SELECT id, prior_net_minor
+                FROM portfolio_document
+                WHERE creditor_id IN ({in_list}) AND prior_on > %s AND prior_net_minor <> 0
+            ) entries
             GROUP BY document_id
-            HAVING SUM(amount_minor) <> 0
+            HAVING SUM(amount) <> 0
         ),
         balances AS (
             SELECT d.id, d.creditor_id, d.debtor_id, d.currency, d.due_date, d.written_off_on,
@@ -56,7 +72,7 @@ def balances_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[str
             WHERE d.balance_minor = 0
         )
     """
-    return sql, [*creditor_ids, as_of, *creditor_ids]
+    return sql, [*creditor_ids, as_of, *creditor_ids, as_of, *creditor_ids]
 
 
 def unapplied_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[str, list[Any]]:

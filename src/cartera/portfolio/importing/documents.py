@@ -79,6 +79,8 @@ _DOCUMENT_ROW = (
     "status",
     "payment_reference",
     "unmatched_prior_minor",
+    "prior_net_minor",
+    "prior_on",
     "batch_id",
     "created_at",
     "updated_at",
@@ -274,11 +276,14 @@ def _document_lines(rows: list[tuple[Any, ...]]) -> list[str]:
         status,
         reference,
         unmatched,
+        prior_net,
+        prior_on,
         batch_id,
         created_at,
         updated_at,
     ) in rows:
         issued = iso.get(issue_date) or iso.setdefault(issue_date, issue_date.isoformat())
+        prior = iso.get(prior_on) or iso.setdefault(prior_on, prior_on.isoformat())
         due = iso.get(due_date) or iso.setdefault(due_date, due_date.isoformat())
         created = iso.get(created_at) or iso.setdefault(created_at, created_at.isoformat())
         updated = iso.get(updated_at) or iso.setdefault(updated_at, updated_at.isoformat())
@@ -286,7 +291,8 @@ def _document_lines(rows: list[tuple[Any, ...]]) -> list[str]:
         lines.append(
             f"{pk}\t{creditor_id}\t{debtor_id}\t{kind!s}\t{_field(number)}\t"
             f"{_field(external_id)}\t{issued}\t{due}\t{currency}\t{amount}\t{balance}\t"
-            f"{status!s}\t{reference}\t{unmatched}\t{batch}\t{created}\t{updated}\n"
+            f"{status!s}\t{reference}\t{unmatched}\t{prior_net}\t{prior}\t{batch}\t{created}\t"
+            f"{updated}\n"
         )
     return lines
 
@@ -518,6 +524,7 @@ class DocumentImporter(Importer):
                     now,
                 )
             )
+            paid, booked = 0, None
             if data.balance_minor is not None and data.balance_minor != data.amount_minor:
                 paid = sign * (data.balance_minor - data.amount_minor)
                 booked = max(as_of, issue_date) if issue_date else as_of
@@ -542,6 +549,8 @@ class DocumentImporter(Importer):
                     reference,
                     # Detailed payments loaded later may explain this prior payment.
                     signed_amount - balance if sign > 0 else 0,
+                    paid,
+                    booked,
                     batch_id,
                     now,
                     now,

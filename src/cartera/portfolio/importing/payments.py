@@ -101,6 +101,7 @@ class _Doc:
         "number",
         "payment_reference",
         "pk",
+        "prior_net_minor",
         "status",
         "unmatched_prior_minor",
     )
@@ -115,6 +116,7 @@ class _Doc:
         "due_date",
         "balance_minor",
         "unmatched_prior_minor",
+        "prior_net_minor",
         "status",
     )
     pk: int
@@ -127,6 +129,7 @@ class _Doc:
     due_date: datetime.date
     balance_minor: int
     unmatched_prior_minor: int
+    prior_net_minor: int
     status: str
 
     def __init__(self, record: tuple[Any, ...]) -> None:
@@ -141,6 +144,7 @@ class _Doc:
             self.due_date,
             self.balance_minor,
             self.unmatched_prior_minor,
+            self.prior_net_minor,
             self.status,
         ) = record
 
@@ -570,6 +574,7 @@ class PaymentImporter(Importer):
                 shares.append((payment_id, doc, share, effective, prior))
                 unapplied -= share
                 doc.unmatched_prior_minor -= share
+                doc.prior_net_minor += share  # the prior_identified entry below
                 touched[doc.pk] = doc
             for doc in candidates:
                 if unapplied == 0:
@@ -650,9 +655,16 @@ class PaymentImporter(Importer):
         rows_insert(Allocation, _ALLOCATION_ROW, allocations)
         rows_update(
             Document,
-            ["balance_minor", "unmatched_prior_minor", "status", "updated_at"],
+            ["balance_minor", "unmatched_prior_minor", "prior_net_minor", "status", "updated_at"],
             [
-                (doc.pk, doc.balance_minor, doc.unmatched_prior_minor, doc.status, now)
+                (
+                    doc.pk,
+                    doc.balance_minor,
+                    doc.unmatched_prior_minor,
+                    doc.prior_net_minor,
+                    doc.status,
+                    now,
+                )
                 for doc in touched.values()
             ],
         )
