@@ -42,3 +42,58 @@ def test_ledger_entries_cannot_be_changed_or_deleted(loaded):
         LedgerEntry.objects.all().update(amount_minor=1)
     with pytest.raises(TypeError):
         LedgerEntry.objects.all().delete()
+
+
+def test_tampered_prior_payment_columns_are_reported(write_file, load):
+    load(
+        "documents",
+        write_file(
+            "d.csv",
+            "external_id,debtor_external_id,name,due_date,amount,balance\n"
+            "A,C1,Uno,2026-10-01,100,40\n",
+        ),
+    )
+    assert integrity_problems() == []
+    Document.objects.update(prior_net_minor=-5000)
+    assert [p.kind for p in integrity_problems()] == ["prior_net"]
+    Document.objects.update(prior_net_minor=-6000, prior_on=None)
+    assert [p.kind for p in integrity_problems()] == ["prior_net"]
+
+
+@pytest.mark.parametrize("table", ["document", "entry"])
+def test_postgresql_refuses_rows_filed_under_another_creditor(loaded, actor, table):
+    from django.db import IntegrityError, connection, transaction
+
+    from cartera.portfolio.models import Debtor
+    from cartera.portfolio.services import creditor_create
+
+    if connection.vendor != "postgresql":
+        pytest.skip("composite foreign keys are PostgreSQL's (SQLite: `cartera check`)")
+    other = creditor_create(code="OTRO", name="Otro", country="CO", currency="COP", actor=actor)
+    document = Document.objects.get(external_id="A")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        if table == "document":
+            # Another creditor's document for this creditor's debtor.
+            Document.objects.create(
+                creditor=other,
+                debtor=Debtor.objects.get(external_id="C1"),
+                number="X",
+                external_id="X",
+                due_date=document.due_date,
+                currency="COP",
+                amount_minor=100,
+                payment_reference="0000000000",
+            )
+        else:
+            # An entry booked under another creditor than its document's.
+            LedgerEntry.objects.create(
+                creditor=other,
+                document=document,
+                kind="adjustment",
+                amount_minor=1,
+                currency="COP",
+                effective_date=document.due_date,
+                recorded_by="tests",
+            )

@@ -179,6 +179,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 CARTERA_AGING_BUCKETS = env_int_list("CARTERA_AGING_BUCKETS", "30,60,90,180,360")
 # Rows handled per database round trip by the importers.
 CARTERA_IMPORT_CHUNK = int(env_str("CARTERA_IMPORT_CHUNK", "5000"))
+# PostgreSQL: connections that write a documents import's new rows beside the import itself.
+CARTERA_IMPORT_WRITERS = max(1, int(env_str("CARTERA_IMPORT_WRITERS", "3")))
 # Imports that write at least this many rows refresh the planner's statistics (ANALYZE).
 CARTERA_ANALYZE_AFTER_ROWS = int(env_str("CARTERA_ANALYZE_AFTER_ROWS", "10000"))
 

@@ -37,6 +37,45 @@ def marks(values: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def netted_entries(
+    creditor_ids: Sequence[int],
+    dates: str,
+    date_params: Sequence[Any],
+    *,
+    entries_where: str = "",
+    entries_params: Sequence[Any] = (),
+    documents_where: str = "",
+    documents_params: Sequence[Any] = (),
+) -> tuple[str, list[Any]]:
+    """SQL of (document_id, amount) rows: the creditors' ledger entries whose date meets
+    `dates` (a condition on `{date}`), except the prior-payment ones, which each document gives
+    as one row, their net (all its prior entries are dated `prior_on`). Summed per document,
+    both give the same; the second reads a row per document whose prior entries do not cancel
+    instead of two or more entries per document. Entries are `e`, documents `d` in the extra
+    conditions."""
+    in_list = marks(creditor_ids)
+    sql = f"""
+        SELECT e.document_id, e.amount_minor AS amount
+        FROM portfolio_ledgerentry e
+        WHERE e.creditor_id IN ({in_list}) AND {dates.format(date="e.effective_date")}
+          AND e.kind NOT IN ({_PRIOR_KINDS}) {entries_where}
+        UNION ALL
+        SELECT d.id, d.prior_net_minor
+        FROM portfolio_document d
+        WHERE d.creditor_id IN ({in_list}) AND {dates.format(date="d.prior_on")}
+          AND d.prior_net_minor <> 0 {documents_where}
+    """
+    params = [
+        *creditor_ids,
+        *date_params,
+        *entries_params,
+        *creditor_ids,
+        *date_params,
+        *documents_params,
+    ]
+    return sql, params
+
+
 def balances_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[str, list[Any]]:
     """`late` and `balances` CTEs (without WITH): each document's balance at the end of `as_of`.
 
@@ -45,18 +84,11 @@ def balances_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[str
     would otherwise carry `numeric` through every row.
     """
     in_list = marks(creditor_ids)
+    later, later_params = netted_entries(creditor_ids, "{date} > %s", [as_of])
     sql = f"""
         late AS (
-            SELECT document_id, CAST(SUM(amount) AS BIGINT) AS amount FROM (
-                SELECT document_id, amount_minor AS amount
-                FROM portfolio_ledgerentry
-                WHERE creditor_id IN ({in_list}) AND effective_date > %s
-                  AND kind NOT IN ({_PRIOR_KINDS})
-                UNION ALL
-                SELECT id, prior_net_minor
-                FROM portfolio_document
-                WHERE creditor_id IN ({in_list}) AND prior_on > %s AND prior_net_minor <> 0
-            ) entries
+            SELECT document_id, CAST(SUM(amount) AS BIGINT) AS amount
+            FROM ({later}) entries
             GROUP BY document_id
             HAVING SUM(amount) <> 0
         ),
@@ -72,7 +104,7 @@ def balances_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[str
             WHERE d.balance_minor = 0
         )
     """
-    return sql, [*creditor_ids, as_of, *creditor_ids, as_of, *creditor_ids]
+    return sql, [*later_params, *creditor_ids]
 
 
 def unapplied_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[str, list[Any]]:

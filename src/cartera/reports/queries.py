@@ -19,7 +19,7 @@ from django.db import connection
 
 from cartera.portfolio.models import DocumentKind, EntryKind
 from cartera.reports.aging import Bucket, make_buckets
-from cartera.reports.balances import balances_cte, marks, unapplied_cte
+from cartera.reports.balances import balances_cte, marks, netted_entries, unapplied_cte
 from cartera.reports.models import SnapshotDay
 
 # The 30-day buckets of roll rates, provisions and snapshots: current, 1–30, …, 151–180, 181+.
@@ -598,18 +598,24 @@ def recovered_documents(
         return [], 0
     page = max(1, page)
     due, due_params = ("AND d.due_date < %s", [due_before]) if due_before else ("", [])
-    # The money is netted per document from the ledger's covering index alone (a balance
-    # column's prior payments and the entries that take them back cancel on the same
-    # document); the documents are joined only for the nets left, and named for the page.
+    # The money is netted per document: entries from the ledger's covering index, a balance
+    # column's prior payments (and what takes them back) as their net on the document. The
+    # documents are joined only for the nets left, and named for the page.
+    money, money_params = netted_entries(
+        creditor_ids,
+        "{date} BETWEEN %s AND %s",
+        [first, last],
+        entries_where=f"AND e.currency = %s AND {money_condition()}",
+        entries_params=[currency],
+        documents_where="AND d.currency = %s",
+        documents_params=[currency],
+    )
     rows = fetch(
         f"""WITH g AS (
-                SELECT e.document_id AS id, CAST(-SUM(e.amount_minor) AS BIGINT) AS applied
-                FROM portfolio_ledgerentry e
-                WHERE e.creditor_id IN ({marks(creditor_ids)})
-                  AND e.effective_date BETWEEN %s AND %s AND e.currency = %s
-                  AND {money_condition()}
-                GROUP BY e.document_id
-                HAVING SUM(e.amount_minor) <> 0
+                SELECT document_id AS id, CAST(-SUM(amount) AS BIGINT) AS applied
+                FROM ({money}) money
+                GROUP BY document_id
+                HAVING SUM(amount) <> 0
             ),
             page AS (
                 SELECT g.id, g.applied, COUNT(*) OVER () AS total
@@ -622,7 +628,7 @@ def recovered_documents(
             FROM page JOIN portfolio_document d ON d.id = page.id
             JOIN portfolio_debtor db ON db.id = d.debtor_id
             ORDER BY page.applied DESC, page.id""",
-        [*creditor_ids, first, last, currency, *due_params, page_size, (page - 1) * page_size],
+        [*money_params, *due_params, page_size, (page - 1) * page_size],
     )
     total = int(rows[0][7]) if rows else 0
     return [

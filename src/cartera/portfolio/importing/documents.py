@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.db import connection
@@ -241,16 +243,22 @@ def _amount_text(ctx: ImportContext, values: dict[str, object]) -> str:
     return str(abs(parse_amount(values.get("amount"), fmt.decimal if fmt and fmt.decimal else ".")))
 
 
-def _insert(model: type[Document | LedgerEntry], columns: tuple[str, ...], rows: list[Any]) -> None:
-    """`rows_insert`, with the COPY text of documents and entries written by hand on
-    PostgreSQL: a million documents make nearly three million rows."""
+def _insert_later(
+    model: type[Document | LedgerEntry], columns: tuple[str, ...], rows: list[Any]
+) -> Callable[[], None]:
+    """The write of `rows`: `rows_insert`, or on PostgreSQL a COPY whose text is formatted now
+    (by hand: a million documents make nearly three million rows), so that a writer thread
+    (`ImportContext.write_later`) only has to send it."""
     if not rows:
-        return
+        return lambda: None
     if connection.vendor != "postgresql":
-        rows_insert(model, columns, rows)
-        return
+        return partial(rows_insert, model, columns, rows)
     lines = _document_lines(rows) if columns is _DOCUMENT_ROW else _entry_lines(rows)
-    copy_write(model, columns, lines)
+    return partial(copy_write, model, columns, lines)
+
+
+def _insert(model: type[Document | LedgerEntry], columns: tuple[str, ...], rows: list[Any]) -> None:
+    _insert_later(model, columns, rows)()
 
 
 def _field(text: str) -> str:
@@ -454,8 +462,14 @@ class DocumentImporter(Importer):
                     outcome.unchanged += 1
             except RowError as error:
                 outcome.reject(data.row, error)
-        _insert(Document, _DOCUMENT_ROW, self._new_rows(fresh, now, entries))
+        # New documents and their entries: nothing else in the chunk reads them, so they may be
+        # written after it commits, while the next chunk is prepared.
+        new_entries: list[tuple[object, ...]] = []
+        documents = _insert_later(Document, _DOCUMENT_ROW, self._new_rows(fresh, now, new_entries))
+        their_entries = _insert_later(LedgerEntry, _ENTRY_ROW, new_entries)
         outcome.created += len(fresh)
+        # What changes documents already stored commits with the chunk: their balances and the
+        # entries that explain them are never apart.
         _insert(LedgerEntry, _ENTRY_ROW, entries)
         rows_update(
             Document,
@@ -472,6 +486,12 @@ class DocumentImporter(Importer):
                 for d in changed
             ],
         )
+
+        def write_new() -> None:
+            documents()
+            their_entries()
+
+        ctx.write_later(write_new)
         return outcome
 
     def _stored(self, external_ids: set[str]) -> dict[str, _Stored]:

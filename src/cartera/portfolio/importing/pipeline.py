@@ -190,6 +190,9 @@ class ImportContext:
     formats: dict[str, ColumnFormat]
     fields: set[str]
     first_line_of: KeyLines
+    # Runs a write of rows nothing else in the chunk depends on: at once, or (PostgreSQL, see
+    # `_BackgroundWriter`) in a transaction of its own once the chunk has committed.
+    write_later: Callable[[Callable[[], None]], None] = field(default=lambda write: write())
 
 
 @dataclass
@@ -585,6 +588,88 @@ def _read_ahead(items: Iterator[Any]) -> Iterator[Iterator[Any]]:
             close()  # the file, when the consumer stopped early
 
 
+class _BackgroundWriter:
+    """Writes chunks' independent rows in threads, while the next chunk is prepared.
+
+    A chunk of new documents is mostly the server's work (COPY, indexes, and the foreign-key
+    checks at COMMIT) and the rest Python's (looking up, formatting): done in turn, each waits
+    for the other. Here `threads` threads, each with a connection of its own, COPY and commit
+    earlier chunks while the caller works on the next one, so the server's work and Python's
+    overlap and the server's spreads over the cores. A write is handed over only once its
+    chunk has committed (`transaction.on_commit`), so the debtors it points at are visible to
+    the other connections; each write is one transaction, so a chunk's new rows land whole or
+    not at all. An error in a thread is raised to the caller at its next hand-over or at
+    `close`, and every write not yet started is dropped.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._slots = threading.BoundedSemaphore(threads)
+        self._error: BaseException | None = None
+        self._threads = [
+            threading.Thread(target=self._run, name="cartera-import-writer", daemon=True)
+            for _ in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, write: Callable[[], None]) -> None:
+        """Queue `write`; the caller waits while every thread is busy."""
+        self._slots.acquire()
+        if self._error is not None:
+            self._slots.release()
+            raise self._error
+        self._jobs.put(write)
+
+    def close(self) -> None:
+        """Wait for the writes handed over; raise an error of theirs, if any."""
+        for _thread in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        try:
+            while (write := self._jobs.get()) is not None:
+                try:
+                    if self._error is None:
+                        with transaction.atomic():
+                            _commit_without_waiting()
+                            write()
+                except BaseException as exc:
+                    self._error = exc
+                finally:
+                    self._slots.release()
+        finally:
+            connections.close_all()  # this thread's own connection
+
+
+@contextlib.contextmanager
+def _writes_later(ctx: ImportContext, options: ImportOptions) -> Iterator[None]:
+    """Let the importer's independent writes overlap the next chunk (PostgreSQL), unless the
+    whole file is one transaction: --dry-run, --all-or-nothing, or a caller's own."""
+    if connection.vendor != "postgresql" or options.dry_run or options.all_or_nothing:
+        yield
+        return
+    if connection.in_atomic_block:
+        yield
+        return
+    writer = _BackgroundWriter(settings.CARTERA_IMPORT_WRITERS)
+    inline = ctx.write_later
+    ctx.write_later = lambda write: transaction.on_commit(lambda: writer.submit(write))
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            writer.close()  # the error the caller already has wins
+        raise
+    finally:
+        ctx.write_later = inline
+    writer.close()
+
+
 def _process_all(
     importer_class: type[Importer],
     ctx: ImportContext,
@@ -594,7 +679,7 @@ def _process_all(
     progress: Callable[[int], None] | None,
 ) -> None:
     importer = importer_class(ctx)
-    with _read_ahead(_prepared(importer, ctx, table)) as chunks:
+    with _writes_later(ctx, ctx.options), _read_ahead(_prepared(importer, ctx, table)) as chunks:
         for count, prepared in chunks:
             with transaction.atomic():
                 _commit_without_waiting()
