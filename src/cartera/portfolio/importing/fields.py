@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from django.core.exceptions import ValidationError
@@ -159,11 +159,15 @@ _DOCUMENT_KINDS: dict[str, set[str]] = {
 }
 
 
+# A file repeats a handful of kinds a million times: normalize each spelling once.
+_normalized_word = lru_cache(maxsize=1024)(normalize_header)
+
+
 def _choice(values: dict[str, object], name: str, table: Mapping[str, set[str]]) -> str | None:
     raw = text(values, name, max_length=60)
     if raw is None:
         return None
-    key = normalize_header(raw)
+    key = _normalized_word(raw)
     for choice, words in table.items():
         if key in words:
             return str(choice)

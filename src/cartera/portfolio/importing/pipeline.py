@@ -383,22 +383,20 @@ def _prescan(
         for name, fmt in formats.items()
         if (index := table.field_index(name)) is not None
     ]
-    key_columns = [
-        (name, index)
-        for name in importer.key_fields
-        if (index := table.field_index(name)) is not None
+    # `Importer.key_of` read straight from the cells, without a dict per row.
+    key_indexes = [
+        index for name in importer.key_fields if (index := table.field_index(name)) is not None
     ]
-    key_of = importer.key_of
+    observe_key = keys.observe
     for line, cells in table.records():
         count = len(cells)
         for observe, index in observed:
             if index < count:
                 observe(line, cells[index])
-        key = key_of(
-            {name: clean_cell(cells[index]) for name, index in key_columns if index < count}
-        )
-        if key is not None:
-            keys.observe(key)
+        for index in key_indexes:
+            if index < count and (key := clean_text(clean_cell(cells[index]))) is not None:
+                observe_key(key)
+                break
     for fmt in formats.values():
         fmt.resolve(locale)
     keys.close()
