@@ -700,9 +700,11 @@ def _commit_without_waiting() -> None:
     """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL).
 
     A chunk's commit then costs no disk flush. Nothing is lost that matters: a crash keeps or
-    drops whole chunks, never half of one, and the batch's own final save commits
+    drops whole transactions, never half of one, and the batch's own final save commits
     synchronously, which flushes every chunk written before it, so an import that reports
-    its counts is on disk.
+    its counts is on disk. (With writer threads a chunk's new documents are a transaction of
+    their own, apart from its debtors and its changes to stored documents: after a crash,
+    importing the file again adds what is missing, and creates nothing twice.)
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
