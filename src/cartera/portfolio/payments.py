@@ -724,44 +724,25 @@ class _DocState:
     was: tuple[int, int] = (0, 0)  # (balance, unmatched prior) as read
 
 
+# `_DocState`'s fields, in its order.
+_STATE_FIELDS = (
+    "id",
+    "debtor_id",
+    "number",
+    "currency",
+    "issue_date",
+    "balance_minor",
+    "unmatched_prior_minor",
+    "prior_net_minor",
+    "status",
+)
+
+
 def _states(query: Any) -> list[_DocState]:
-    found = []
-    for (
-        pk,
-        debtor_id,
-        number,
-        currency,
-        issue_date,
-        balance,
-        prior,
-        prior_net,
-        status,
-    ) in query.values_list(
-        "id",
-        "debtor_id",
-        "number",
-        "currency",
-        "issue_date",
-        "balance_minor",
-        "unmatched_prior_minor",
-        "prior_net_minor",
-        "status",
-    ):
-        found.append(
-            _DocState(
-                pk,
-                debtor_id,
-                number,
-                currency,
-                issue_date,
-                balance,
-                prior,
-                prior_net,
-                status,
-                (balance, prior),
-            )
-        )
-    return found
+    states = [_DocState(*row) for row in query.values_list(*_STATE_FIELDS)]
+    for state in states:
+        state.was = (state.balance_minor, state.unmatched_prior_minor)
+    return states
 
 
 def _record_bulk_once(
