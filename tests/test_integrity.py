@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 
 from cartera.portfolio.integrity import integrity_problems
-from cartera.portfolio.models import Document, LedgerEntry, Payment
+from cartera.portfolio.models import Debtor, Document, LedgerEntry, Payment
+from cartera.portfolio.services import creditor_create
 
 DOCUMENTS = "external_id,debtor_external_id,name,due_date,amount\nA,C1,Uno,2026-10-01,100\n"
 
@@ -62,11 +64,6 @@ def test_tampered_prior_payment_columns_are_reported(write_file, load):
 
 @pytest.mark.parametrize("table", ["document", "entry"])
 def test_postgresql_refuses_rows_filed_under_another_creditor(loaded, actor, table):
-    from django.db import IntegrityError, connection, transaction
-
-    from cartera.portfolio.models import Debtor
-    from cartera.portfolio.services import creditor_create
-
     if connection.vendor != "postgresql":
         pytest.skip("composite foreign keys are PostgreSQL's (SQLite: `cartera check`)")
     other = creditor_create(code="OTRO", name="Otro", country="CO", currency="COP", actor=actor)
