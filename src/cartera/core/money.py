@@ -50,8 +50,20 @@ def from_minor(minor: int, currency: str) -> Decimal:
 
 
 def minor_str(minor: int, currency: str) -> str:
-    """Decimal string with exactly the currency's ISO 4217 decimals: 123456 COP -> '1234.56'."""
-    return f"{from_minor(minor, currency):.{exponent(currency)}f}"
+    """Decimal string with exactly the currency's ISO 4217 decimals: 123456 COP -> '1234.56'.
+
+    Integer arithmetic, not `Decimal`: reports write hundreds of thousands of these."""
+    places = exponent(currency)
+    if not places:
+        return str(minor)
+    pattern, scale = _DECIMALS[places]
+    if minor < 0:
+        return "-" + pattern % divmod(-minor, scale)
+    return pattern % divmod(minor, scale)
+
+
+# Per number of decimals: the pattern of units and minor units, and the minor units per unit.
+_DECIMALS = [(f"%d.%0{places}d", 10**places) for places in range(10)]
 
 
 def format_minor(minor: int, currency: str, locale: str = "es_CO") -> str:

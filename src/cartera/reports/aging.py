@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from cartera.core.gcpause import gc_paused
 from cartera.core.money import minor_str
 from cartera.portfolio.models import Creditor
 from cartera.reports.balances import balances_cte, unapplied_cte
@@ -45,7 +46,7 @@ def make_buckets(bounds: Sequence[int] | None = None) -> list[Bucket]:
     return buckets
 
 
-@dataclass
+@dataclass(slots=True)
 class AgingRow:
     key: dict[str, str]
     currency: str
@@ -62,13 +63,14 @@ class AgingRow:
         return self.total + self.credits
 
     def as_json(self) -> dict[str, Any]:
+        currency, total = self.currency, self.total
         return {
             "key": self.key,
-            "currency": self.currency,
-            "amounts": {name: minor_str(v, self.currency) for name, v in self.amounts.items()},
-            "credits": minor_str(self.credits, self.currency),
-            "total": minor_str(self.total, self.currency),
-            "net": minor_str(self.net, self.currency),
+            "currency": currency,
+            "amounts": {name: minor_str(v, currency) for name, v in self.amounts.items()},
+            "credits": minor_str(self.credits, currency),
+            "total": minor_str(total, currency),
+            "net": minor_str(total + self.credits, currency),
             "documents": self.documents,
         }
 
@@ -100,11 +102,13 @@ class AgingReport:
             data = total.as_json()
             del data["key"]
             totals.append(data)
+        with gc_paused():
+            rows = [row.as_json() for row in self.rows]
         return {
             "as_of": self.as_of.isoformat(),
             "by": self.by,
             "buckets": [b.name for b in self.buckets],
-            "rows": [row.as_json() for row in self.rows],
+            "rows": rows,
             "totals": totals,
         }
 
@@ -113,14 +117,15 @@ def _key_sql(by: By) -> tuple[str, str, str, list[str]]:
     """(grouping ids, labels selected, joins for the labels, key names).
 
     Sums are grouped by ids first and labelled afterwards: grouping by names would make the
-    database sort wide text keys for every document.
+    database sort wide text keys for every document. A debtor's id alone groups its
+    documents (the debtor names its creditor).
     """
     if by == "debtor":
         return (
-            "x.creditor_id, x.debtor_id",
+            "x.debtor_id",
             "c.code, db.external_id, db.name",
-            "JOIN portfolio_creditor c ON c.id = g.creditor_id "
-            "JOIN portfolio_debtor db ON db.id = g.debtor_id",
+            "JOIN portfolio_debtor db ON db.id = g.debtor_id "
+            "JOIN portfolio_creditor c ON c.id = db.creditor_id",
             ["creditor", "debtor", "name"],
         )
     return (
@@ -154,20 +159,25 @@ def aging_report(
         if bucket.low is not None:
             conditions.append("x.due_date <= %s")
             bucket_params.append(as_of - datetime.timedelta(days=bucket.low))
-        bucket_sums.append(f"SUM(CASE WHEN {' AND '.join(conditions)} THEN x.balance ELSE 0 END)")
+        bucket_sums.append(f"SUM(x.balance) FILTER (WHERE {' AND '.join(conditions)})")
     # Every sum is cast back to BIGINT: PostgreSQL sums BIGINT as `numeric`, which costs in
     # the database and arrives as `Decimal` (one conversion per value for 100,000s of rows).
+    # FILTER rather than CASE: a document feeds one bucket's sum, not all of them.
     sums = ", ".join(
-        f"CAST({expression} AS BIGINT) AS b{n}" for n, expression in enumerate(bucket_sums)
+        f"CAST(COALESCE({expression}, 0) AS BIGINT) AS b{n}"
+        for n, expression in enumerate(bucket_sums)
     )
     balances, b_params = balances_cte(creditor_ids, as_of)
+    # The labels and the currency come first, the sums after them (`_rows` reads them so).
     documents_sql = f"""
         WITH {balances}
-        SELECT {labels}, g.* FROM (
+        SELECT {labels}, g.currency, g.b0{"".join(f", g.b{n}" for n in range(1, len(buckets)))},
+               g.credits, g.documents
+        FROM (
             SELECT {group_ids}, x.currency, {sums},
-                   CAST(SUM(CASE WHEN x.balance < 0 THEN x.balance ELSE 0 END) AS BIGINT)
+                   CAST(COALESCE(SUM(x.balance) FILTER (WHERE x.balance < 0), 0) AS BIGINT)
                        AS credits,
-                   SUM(CASE WHEN x.balance > 0 THEN 1 ELSE 0 END) AS documents
+                   COUNT(*) FILTER (WHERE x.balance > 0) AS documents
             FROM balances x
             WHERE x.balance <> 0
             GROUP BY {group_ids}, x.currency
@@ -177,51 +187,59 @@ def aging_report(
     unapplied, u_params = unapplied_cte(creditor_ids, as_of)
     credits_sql = f"""
         WITH {unapplied}
-        SELECT {labels}, g.* FROM (
+        SELECT {labels}, g.currency, g.unapplied FROM (
             SELECT {group_ids}, x.currency, CAST(SUM(x.unapplied) AS BIGINT) AS unapplied
             FROM unapplied x
             WHERE x.unapplied <> 0
             GROUP BY {group_ids}, x.currency
         ) g {join}
     """
-    rows: dict[tuple[Any, ...], AgingRow] = {}
-    width = len(key_names)
-    ids = group_ids.count(",") + 1
-    names = [b.name for b in buckets]
-    first = width + ids + 1  # the first bucket's column
-    credits_at = first + len(buckets)
     with connection.cursor() as cursor:
         cursor.execute(documents_sql, [*b_params, *bucket_params])
-        for record in cursor.fetchall():
-            key = record[:width]
-            currency = record[width + ids]
-            rows[(*key, currency)] = AgingRow(
-                key=dict(zip(key_names, key, strict=True)),
-                currency=currency,
-                amounts=dict(zip(names, record[first:credits_at], strict=True)),
-                credits=record[credits_at],
-                documents=record[credits_at + 1],
-            )
-        ordered = len(rows)
+        documents = cursor.fetchall()
         cursor.execute(credits_sql, u_params)
-        for record in cursor.fetchall():
-            key = tuple(record[:width])
-            currency = record[width + ids]
-            row = rows.setdefault(
-                (*key, currency),
-                AgingRow(
-                    key=dict(zip(key_names, key, strict=True)),
-                    currency=currency,
-                    amounts=dict.fromkeys(names, 0),
-                ),
+        credits = cursor.fetchall()
+    with gc_paused():
+        report.rows = _rows(key_names, [b.name for b in buckets], documents, credits)
+    return report
+
+
+def _rows(
+    key_names: list[str],
+    names: list[str],
+    documents: list[tuple[Any, ...]],
+    credits: list[tuple[Any, ...]],
+) -> list[AgingRow]:
+    """Report rows from the two statements' records: (labels…, currency, sums…, credits,
+    documents) in the report's order, then (labels…, currency, unapplied) in any order.
+
+    This runs once per debtor of a large portfolio, so it builds each row in one step."""
+    width = len(key_names)
+    first, credits_at = width + 1, width + 1 + len(names)
+    rows: dict[tuple[Any, ...], AgingRow] = {}
+    for record in documents:
+        key = record[:first]  # the labels and the currency
+        rows[key] = AgingRow(
+            dict(zip(key_names, key)),
+            record[width],
+            dict(zip(names, record[first:credits_at])),
+            record[credits_at],
+            record[credits_at + 1],
+        )
+    ordered = len(rows)
+    for record in credits:
+        key = record[:first]
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = AgingRow(
+                dict(zip(key_names, key)), record[width], dict.fromkeys(names, 0)
             )
-            row.credits -= int(record[width + ids + 1])
+        row.credits -= int(record[first])
     # The documents arrive in the report's order; only a debtor whose sole balance is an
     # unapplied payment (rare) lands out of it and makes a sort in Python necessary.
-    report.rows = list(rows.values())
     if len(rows) > ordered:
-        report.rows = [rows[k] for k in sorted(rows, key=_sort_key)]
-    return report
+        return [rows[k] for k in sorted(rows, key=_sort_key)]
+    return list(rows.values())
 
 
 def _order_by(labels: str) -> str:
