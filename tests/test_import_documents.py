@@ -383,3 +383,34 @@ def test_a_large_import_refreshes_the_planner_statistics(
     with CaptureQueriesContext(connection) as queries:
         load("documents", write_file("a.csv", ERP_EXPORT, "cp1252"))
     assert any(q["sql"].startswith("ANALYZE") for q in queries.captured_queries)
+
+
+def test_an_import_keeps_no_traceback_of_its_rejected_rows(write_file, load, monkeypatch):
+    """A kept traceback would hold its frames, and they the error: a cycle per rejected row,
+    which the import's rare collections (`gc_relaxed`) would leave for a long time."""
+    import gc
+
+    from cartera.portfolio.importing import pipeline
+
+    kept = []
+    real = pipeline.RejectedWriter.write
+    monkeypatch.setattr(
+        pipeline.RejectedWriter,
+        "write",
+        lambda self, row, error: (kept.append(error), real(self, row, error))[1],
+    )
+    thresholds = gc.get_threshold()
+    path = write_file(
+        "malos.csv",
+        "external_id,debtor_external_id,debtor_name,kind,due_date,amount\n"
+        "F1,C1,Uno,invoice,2026-12-01,-100\n"  # raised while the rows are read
+        "F2,C1,Uno,invoice,2026-12-01,0\n"
+        "F3,C1,Uno,invoice,2026-12-01,100\n",
+    )
+
+    result = load("documents", path)
+
+    assert (result.created, result.rejected) == (1, 2)
+    assert len(kept) == 2
+    assert all(error.__traceback__ is None for error in kept)
+    assert gc.get_threshold() == thresholds

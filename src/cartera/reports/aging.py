@@ -220,9 +220,9 @@ def _rows(
     for record in documents:
         key = record[:first]  # the labels and the currency
         rows[key] = AgingRow(
-            dict(zip(key_names, key)),
+            dict(zip(key_names, record[:width], strict=True)),
             record[width],
-            dict(zip(names, record[first:credits_at])),
+            dict(zip(names, record[first:credits_at], strict=True)),
             record[credits_at],
             record[credits_at + 1],
         )
@@ -232,7 +232,9 @@ def _rows(
         row = rows.get(key)
         if row is None:
             row = rows[key] = AgingRow(
-                dict(zip(key_names, key)), record[width], dict.fromkeys(names, 0)
+                dict(zip(key_names, record[:width], strict=True)),
+                record[width],
+                dict.fromkeys(names, 0),
             )
         row.credits -= int(record[first])
     # The documents arrive in the report's order; only a debtor whose sole balance is an

@@ -399,7 +399,7 @@ class DebtorImporter(Importer):
                         _("appears twice in this file (first at line %(line)s)") % {"line": first},
                     )
             except RowError as error:
-                prepared.rejections.append((row, error))
+                prepared.reject(row, error)
                 continue
             prepared.items.append((row, data))
         return prepared

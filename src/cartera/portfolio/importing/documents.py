@@ -434,7 +434,7 @@ class DocumentImporter(Importer):
             try:
                 prepared.items.append(parse_document(ctx, row))
             except RowError as error:
-                prepared.rejections.append((row, error))
+                prepared.reject(row, error)
         return prepared
 
     def write(self, prepared: Prepared[DocumentData]) -> ChunkOutcome:

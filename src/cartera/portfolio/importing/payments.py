@@ -283,7 +283,7 @@ class PaymentImporter(Importer):
             try:
                 data = self.parse(row)
             except RowError as error:
-                prepared.rejections.append((row, error))
+                prepared.reject(row, error)
                 continue
             if data.external_id is None:
                 key = data.content_key()

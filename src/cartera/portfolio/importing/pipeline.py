@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from cartera.core.audit import Actor, audit_record
 from cartera.core.csvsafe import safe_cell
+from cartera.core.gcpause import gc_relaxed
 from cartera.portfolio.importing.reader import FileUnreadable, Row, TabularFile, clean_cell
 from cartera.portfolio.importing.values import ColumnContradiction, ColumnFormat
 from cartera.portfolio.models import BatchStatus, Creditor, ImportBatch
@@ -204,7 +205,7 @@ class ChunkOutcome:
     debtors: Counter[str] = field(default_factory=Counter)
 
     def reject(self, row: Row, error: RowError) -> None:
-        self.rejections.append((row, error))
+        self.rejections.append((row, _detached(error)))
 
 
 @dataclass
@@ -214,8 +215,19 @@ class Prepared(Generic[T]):
     items: list[T]
     rejections: list[tuple[Row, RowError]] = field(default_factory=list)
 
+    def reject(self, row: Row, error: RowError) -> None:
+        self.rejections.append((row, _detached(error)))
+
     def outcome(self) -> ChunkOutcome:
         return ChunkOutcome(rejections=list(self.rejections))
+
+
+def _detached(error: RowError) -> RowError:
+    """The error without its traceback: kept, the traceback's frames would hold the list that
+    holds the error, a cycle per rejected row that only a (rare, see `gc_relaxed`) full
+    collection frees. Only the column, value and reason are ever read."""
+    error.__traceback__ = None
+    return error
 
 
 class Importer(abc.ABC):
@@ -411,6 +423,19 @@ def run_import(
     actor: Actor,
     options: ImportOptions | None = None,
     progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import one file (see the module docstring); the result says what landed and why not."""
+    with gc_relaxed():  # millions of short-lived tuples, no cycles worth a pass each 700
+        return _run_import(importer_class, creditor, path, actor, options, progress)
+
+
+def _run_import(
+    importer_class: type[Importer],
+    creditor: Creditor,
+    path: str | Path,
+    actor: Actor,
+    options: ImportOptions | None,
+    progress: Callable[[int], None] | None,
 ) -> ImportResult:
     options = options or ImportOptions()
     path = Path(path)
