@@ -12,6 +12,11 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ES = {
+    "net of the prior payments and their identifications (minor units)": (
+        "neto de los pagos previos y sus identificaciones (unidades mínimas)"
+    ),
+    "prior payments booked on": "pagos previos registrados el",
+    "applied late, up to": "aplicado tarde, hasta el",
     "written off on": "castigado el",
     "%(n)s account(s) moved": "%(n)s cuenta(s) movida(s)",
     "Confirm the legal stage (jurídica)": "Confirmar la etapa jurídica",

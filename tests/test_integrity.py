@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -60,6 +62,30 @@ def test_tampered_prior_payment_columns_are_reported(write_file, load):
     assert [p.kind for p in integrity_problems()] == ["prior_net"]
     Document.objects.update(prior_net_minor=-6000, prior_on=None)
     assert [p.kind for p in integrity_problems()] == ["prior_net"]
+
+
+def test_a_payment_applied_late_that_does_not_say_so_is_reported(write_file, load):
+    # Paid on Oct 1 to an invoice issued on Oct 5: the allocation takes effect on Oct 5.
+    load(
+        "documents",
+        write_file(
+            "d.csv",
+            "external_id,debtor_external_id,name,issue_date,due_date,amount\n"
+            "A,C1,Uno,2026-10-05,2026-11-05,100\n",
+        ),
+    )
+    load(
+        "payments",
+        write_file(
+            "p.csv", "debtor_external_id,date,amount,document_external_id\nC1,2026-10-01,30,A\n"
+        ),
+    )
+    assert Payment.objects.get().applied_late_on == datetime.date(2026, 10, 5)
+    assert integrity_problems() == []
+    Payment.objects.update(applied_late_on=None)
+    assert [p.kind for p in integrity_problems()] == ["applied_late"]
+    Payment.objects.update(applied_late_on=datetime.date(2026, 10, 4))
+    assert [p.kind for p in integrity_problems()] == ["applied_late"]
 
 
 @pytest.mark.parametrize("table", ["document", "entry"])

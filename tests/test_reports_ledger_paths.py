@@ -16,7 +16,13 @@ import pytest
 from cartera.core.audit import Actor
 from cartera.portfolio.integrity import integrity_problems
 from cartera.portfolio.models import Creditor, Debtor, Document, LedgerEntry, Payment
-from cartera.portfolio.payments import payment_apply, payment_record, payment_reverse
+from cartera.portfolio.payments import (
+    PaymentOrder,
+    payment_apply,
+    payment_record,
+    payment_reverse,
+    payments_record_bulk,
+)
 from cartera.reports.aging import aging_report, make_buckets
 from cartera.reports.queries import (
     ledger_bucket_totals,
@@ -159,6 +165,66 @@ def test_aging_equals_the_definition_on_every_day(book, by):
                 total[2] += documents
             got = {row.currency: (row.amounts, row.credits, row.documents) for row in report.rows}
             assert got == {c: (dict(t[0]), t[1], t[2]) for c, t in totals.items()}, day
+        day += datetime.timedelta(days=1)
+
+
+@pytest.fixture
+def applied_late(book: Creditor, write_file, load, actor: Actor) -> Creditor:
+    """Payments received before the document they pay was issued: each is a credit until the
+    document's issue date, when its allocation takes effect. One from a file, one applied
+    by hand, one from a statement (the bulk path); one of them reversed later."""
+    creditor = book
+    load(
+        "payments",
+        write_file(
+            "late.csv",
+            "external_id,debtor_external_id,date,amount,currency,document_external_id\n"
+            "L1,C3,2026-01-10,30.00,USD,U1\n",
+        ),
+        as_of=D(2026, 3, 20),
+    )
+    uno = Debtor.objects.get(creditor=creditor, external_id="C1")
+    dos = Debtor.objects.get(creditor=creditor, external_id="C2")
+    ahead = payment_record(
+        creditor=creditor,
+        debtor=uno,
+        amount_minor=5000,
+        currency="COP",
+        date=D(2026, 1, 2),
+        external_id="L2",
+        actor=actor,
+    )
+    payment_apply(
+        payment=ahead,
+        allocations=[(Document.objects.get(creditor=creditor, external_id="F2"), 3000)],
+        actor=actor,
+    )
+    f4 = Document.objects.get(creditor=creditor, external_id="F4")
+    (statement,) = payments_record_bulk(
+        creditor=creditor,
+        orders=[PaymentOrder(dos.pk, "L3", D(2026, 2, 1), "COP", 4000, documents=(f4.pk,))],
+        actor=actor,
+    )
+    payment_reverse(payment=Payment.objects.get(pk=statement[0]), reason="wrong", actor=actor)
+    late = dict(
+        Payment.objects.filter(external_id__startswith="L").values_list(
+            "external_id", "applied_late_on"
+        )
+    )
+    assert late == {"L1": D(2026, 1, 15), "L2": D(2026, 1, 20), "L3": D(2026, 2, 10)}
+    return creditor
+
+
+def test_aging_with_payments_applied_late_equals_the_definition_on_every_day(applied_late):
+    assert integrity_problems() == []
+    day = D(2026, 1, 1)
+    while day <= D(2026, 3, 1):
+        report = aging_report(creditors=[applied_late], as_of=day, by="debtor")
+        got = {
+            (row.key["debtor"], row.currency): (row.amounts, row.credits, row.documents)
+            for row in report.rows
+        }
+        assert got == by_definition(applied_late, day), day
         day += datetime.timedelta(days=1)
 
 

@@ -96,6 +96,20 @@ _CHECKS = {
            OR (s.document_id IS NOT NULL
                AND (s.first_day <> s.last_day OR d.prior_on IS NULL OR d.prior_on <> s.first_day))
     """,
+    # Past unapplied credits look only at payments applied after their date
+    # (`reports.balances.unapplied_cte`), which is exact only if this bound holds.
+    "applied_late": """
+        SELECT c.code, p.external_id, p.date, p.applied_late_on, s.last_day
+        FROM portfolio_payment p
+        JOIN portfolio_creditor c ON c.id = p.creditor_id
+        JOIN (
+            SELECT al.payment_id, MAX(e.effective_date) AS last_day
+            FROM portfolio_allocation al JOIN portfolio_ledgerentry e ON e.id = al.entry_id
+            GROUP BY al.payment_id
+        ) s ON s.payment_id = p.id
+        WHERE s.last_day > p.date
+          AND (p.applied_late_on IS NULL OR p.applied_late_on < s.last_day)
+    """,
     "currency": """
         SELECT c.code, d.external_id, d.currency, e.currency
         FROM portfolio_ledgerentry e
@@ -116,6 +130,9 @@ _DESCRIBE = {
     "prior": lambda r: f"unmatched prior payments {r[2]} but the ledger leaves {r[3]} unexplained",
     "prior_net": lambda r: (
         f"prior entries net {r[3]} dated {r[5]}..{r[6]}, but the document says {r[2]} on {r[4]}"
+    ),
+    "applied_late": lambda r: (
+        f"received {r[2]}, applied up to {r[4]}, but the payment says applied late up to {r[3]}"
     ),
     "currency": lambda r: f"document in {r[2]} has a ledger entry in {r[3]} or of another creditor",
 }

@@ -455,6 +455,11 @@ class Payment(models.Model):
         related_name="+",
         db_index=False,
     )
+    # The latest day one of its allocations takes effect, when later than the payment's own
+    # date (it paid a document issued after it); never lowered, even by a reversal. Only such
+    # payments can have been partly unapplied at the end of a day after they arrived, so a
+    # past balance looks at them alone (`cartera check` proves the bound).
+    applied_late_on = models.DateField(_("applied late, up to"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=now, editable=False)
 
     class Meta:
@@ -482,6 +487,12 @@ class Payment(models.Model):
                 fields=["creditor", "date"],
                 name="payment_unapplied_idx",
                 condition=Q(unapplied_minor__gt=0),
+            ),
+            # Payments applied after their date are few, too.
+            models.Index(
+                fields=["creditor", "applied_late_on"],
+                name="payment_applied_late_idx",
+                condition=Q(applied_late_on__isnull=False),
             ),
         ]
 

@@ -69,7 +69,8 @@ _ENTRY_ROW = (
     "recorded_at",
 )
 _ALLOCATION_ROW = ("payment_id", "document_id", "amount_minor", "entry_id", "created_at")
-_PAYMENT_ROW = (
+# The columns of a new payment, as both bulk paths (this and the file importer) write them.
+PAYMENT_ROW = (
     "id",
     "creditor_id",
     "debtor_id",
@@ -82,7 +83,21 @@ _PAYMENT_ROW = (
     "method",
     "batch_id",
     "created_at",
+    "applied_late_on",
 )
+
+
+def applied_late_on(
+    date: datetime.date,
+    effective: Iterable[datetime.date],
+    known: datetime.date | None = None,
+) -> datetime.date | None:
+    """`Payment.applied_late_on` of a payment of `date` (holding `known`) once allocations
+    taking effect on `effective` are added: the latest day later than `date`, or None."""
+    latest = max(effective, default=date)
+    if known is not None and known > latest:
+        latest = known
+    return latest if latest > date else None
 
 
 def _refuse_erp(creditor: Creditor) -> None:
@@ -436,8 +451,12 @@ def payment_apply(
         now=now,
     )
     _save_documents({share.document.pk: share.document for share in shares}.values(), now)
-    Payment.objects.filter(pk=payment.pk).update(unapplied_minor=unapplied)
-    payment.unapplied_minor = unapplied
+    # The payment's row is locked (`_payment_locked`): what it holds is current.
+    late = applied_late_on(
+        payment.date, (share.effective for share in shares), payment.applied_late_on
+    )
+    Payment.objects.filter(pk=payment.pk).update(unapplied_minor=unapplied, applied_late_on=late)
+    payment.unapplied_minor, payment.applied_late_on = unapplied, late
     created = list(
         Allocation.objects.filter(entry_id__in=entry_ids).select_related("document", "entry")
     )
@@ -812,9 +831,10 @@ def _record_bulk_once(
             order.method[:40],
             batch.pk if batch is not None else None,
             now,
+            applied_late_on(order.date, (share.effective for share in planned)),
         ]
         result[index] = (payment_id, unapplied)
-    rows_insert(Payment, _PAYMENT_ROW, rows)
+    rows_insert(Payment, PAYMENT_ROW, rows)
     _write_shares(
         creditor_id=creditor.pk,
         shares=shares,

@@ -17,8 +17,10 @@ affordable on a large ledger:
   (PostgreSQL; SQLite reads the table through the same index).
 
 The unapplied part of a payment at the end of D is its cached unapplied amount plus what was
-allocated from it by entries dated after D; payments with nothing unapplied today are read only
-when such an allocation exists, so today's report touches only the (few) unapplied payments.
+allocated from it by entries dated after D. Such an allocation takes effect after the payment's
+own date, which few do (a payment applied to a document issued after it), and those payments
+record how late (`Payment.applied_late_on`): today's report touches only the (few) unapplied
+payments, a past one those and the (few) payments applied late.
 """
 
 from __future__ import annotations
@@ -113,15 +115,15 @@ def unapplied_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[st
     in_list = marks(creditor_ids)
     sql = f"""
         later AS (
-            -- Only payments received by the date matter. Allocations are booked by `payment`
-            -- entries alone (`cartera check` proves it): the kind, read from the covering
-            -- index, leaves the few such entries before any join.
+            -- Only a payment received by the date and applied after it can have been partly
+            -- unapplied then, and such a payment says how late it was applied
+            -- (`applied_late_on`, a partial index; `cartera check` proves the bound).
             SELECT al.payment_id, CAST(SUM(al.amount_minor) AS BIGINT) AS amount
-            FROM portfolio_ledgerentry e
-            JOIN portfolio_payment pl ON pl.id = e.payment_id
-            JOIN portfolio_allocation al ON al.entry_id = e.id
-            WHERE e.creditor_id IN ({in_list}) AND e.effective_date > %s AND e.kind = 'payment'
-              AND pl.date <= %s
+            FROM portfolio_payment pl
+            JOIN portfolio_allocation al ON al.payment_id = pl.id
+            JOIN portfolio_ledgerentry e ON e.id = al.entry_id
+            WHERE pl.creditor_id IN ({in_list}) AND pl.applied_late_on > %s AND pl.date <= %s
+              AND e.effective_date > %s
               -- a reversed allocation (dated like its entry) never happened as of any date
               AND NOT EXISTS (SELECT 1 FROM portfolio_ledgerentry r WHERE r.reverses_id = e.id)
             GROUP BY al.payment_id
@@ -139,4 +141,4 @@ def unapplied_cte(creditor_ids: Sequence[int], as_of: datetime.date) -> tuple[st
             WHERE p.creditor_id IN ({in_list}) AND p.date <= %s AND p.unapplied_minor = 0
         )
     """
-    return sql, [*creditor_ids, as_of, as_of, *creditor_ids, as_of, *creditor_ids, as_of]
+    return sql, [*creditor_ids, as_of, as_of, as_of, *creditor_ids, as_of, *creditor_ids, as_of]

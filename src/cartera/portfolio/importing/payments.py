@@ -38,24 +38,11 @@ from cartera.portfolio.models import (
     LedgerEntry,
     Payment,
 )
+from cartera.portfolio.payments import PAYMENT_ROW, applied_late_on
 
 _DIGIT_RUNS = re.compile(r"\d[\d -]*\d")
 
 
-_PAYMENT_ROW = (
-    "id",
-    "creditor_id",
-    "debtor_id",
-    "external_id",
-    "date",
-    "currency",
-    "amount_minor",
-    "unapplied_minor",
-    "reference",
-    "method",
-    "batch_id",
-    "created_at",
-)
 _ENTRY_ROW = (
     "id",
     "creditor_id",
@@ -552,6 +539,7 @@ class PaymentImporter(Importer):
             payment_id = next(payment_ids)
             external_of[payment_id] = data.external_id or ""
             unapplied = data.amount_minor
+            first_share = len(shares)
             if document is not None:
                 candidates = [by_pk[document.pk]]
             else:
@@ -602,6 +590,7 @@ class PaymentImporter(Importer):
                     data.method,
                     self.ctx.batch.pk,
                     now,
+                    applied_late_on(data.date, (share[3] for share in shares[first_share:])),
                 ]
             )
         reversals = sum(1 for share in shares if share[4] is not None)
@@ -650,7 +639,7 @@ class PaymentImporter(Importer):
                         now,
                     )
                 )
-        rows_insert(Payment, _PAYMENT_ROW, payments)
+        rows_insert(Payment, PAYMENT_ROW, payments)
         rows_insert(LedgerEntry, _ENTRY_ROW, entries)
         rows_insert(Allocation, _ALLOCATION_ROW, allocations)
         rows_update(
