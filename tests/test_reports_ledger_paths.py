@@ -353,3 +353,52 @@ def test_a_prior_payment_and_what_explains_it_cancel_in_the_recovered_list(book)
     ).values_list("document__number", "amount_minor"):
         expected[number] -= amount
     assert {r.number: r.amount for r in rows} == {k: v for k, v in expected.items() if v}
+
+
+def money_by_definition(creditor: Creditor, first: datetime.date, last: datetime.date) -> Any:
+    """{(day, currency, due date): money collected} summing every money entry, prior payments
+    and their identifications included, one by one."""
+    from cartera.reports.queries import MONEY_KINDS
+
+    moved: dict[tuple[datetime.date, str, datetime.date], int] = defaultdict(int)
+    for entry in LedgerEntry.objects.filter(
+        creditor=creditor, effective_date__range=(first, last)
+    ).select_related("document"):
+        if entry.kind in MONEY_KINDS or (entry.kind == "reversal" and entry.payment_id):
+            key = (entry.effective_date, entry.currency, entry.document.due_date)
+            moved[key] -= entry.amount_minor
+    return {key: amount for key, amount in moved.items() if amount}
+
+
+def test_money_collected_from_the_ledger_counts_the_prior_payments_left(uncancelled, actor):
+    """Days without a snapshot read the ledger, whose index leaves out the prior payments:
+    their net comes from the documents, and must give what the entries give one by one."""
+    from cartera.reports.models import DailyFlow
+    from cartera.reports.queries import collected_by_day, collected_on_due_before
+    from cartera.reports.snapshots import snapshots_rebuild
+
+    first, last = D(2026, 1, 1), D(2026, 4, 10)
+    expected = money_by_definition(uncancelled, first, last)
+    assert any(amount for (day, _c, _d), amount in expected.items() if day == D(2026, 2, 16))
+    by_day: dict[str, dict[datetime.date, int]] = defaultdict(lambda: defaultdict(int))
+    for (day, currency, _due), amount in expected.items():
+        by_day[currency][day] += amount
+    got = collected_by_day([uncancelled.pk], first, last)
+    assert {c: {d: a for d, a in days.items() if a} for c, days in got.items()} == {
+        c: {d: a for d, a in days.items() if a} for c, days in by_day.items()
+    }
+    due_before = D(2026, 3, 1)
+    before: dict[str, int] = defaultdict(int)
+    for (_day, currency, due), amount in expected.items():
+        if due < due_before:
+            before[currency] += amount
+    got_before = collected_on_due_before([uncancelled.pk], first, last, due_before)
+    assert {c: a for c, a in got_before.items() if a} == {c: a for c, a in before.items() if a}
+
+    snapshots_rebuild(creditor=uncancelled, first=first, last=last, actor=actor)
+    flows = {
+        (f.day, f.currency, f.due_date): f.collected_minor
+        for f in DailyFlow.objects.filter(creditor=uncancelled)
+        if f.collected_minor
+    }
+    assert flows == expected

@@ -394,11 +394,16 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["document", "effective_date"], name="entry_document_date_idx"),
             # Covering: reports read the entries after a date (balances at a past date, sales,
-            # money applied) from the index alone, without visiting the table's rows.
+            # money applied) from the index alone, without visiting the table's rows. Not the
+            # prior payments a balance column books, nor their identifications: often most
+            # of the ledger, dated the day of an import, and netted per document on the
+            # document itself (`Document.prior_net_minor`, `prior_on`), which is where the
+            # reports read them (`cartera.reports.balances`).
             models.Index(
                 fields=["creditor", "effective_date"],
                 include=["document", "amount_minor", "kind", "currency", "payment"],
                 name="entry_creditor_date_cover_idx",
+                condition=~Q(kind__in=[EntryKind.PRIOR_PAYMENT, EntryKind.PRIOR_IDENTIFIED]),
             ),
             # Few entries reverse another: index only those.
             models.Index(

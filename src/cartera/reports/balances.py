@@ -35,6 +35,13 @@ from cartera.portfolio.models import EntryKind
 _PRIOR_KINDS = f"'{EntryKind.PRIOR_PAYMENT}', '{EntryKind.PRIOR_IDENTIFIED}'"
 
 
+def not_prior(entry: str = "e") -> str:
+    """SQL: the entry is not a prior payment nor its identification. The ledger's covering
+    index holds only such entries; a statement reading entries by date must say so in these
+    very words (SQLite uses a partial index only for a condition written like its own)."""
+    return f"{entry}.kind NOT IN ({_PRIOR_KINDS})"
+
+
 def marks(values: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
@@ -60,7 +67,7 @@ def netted_entries(
         SELECT e.document_id, e.amount_minor AS amount
         FROM portfolio_ledgerentry e
         WHERE e.creditor_id IN ({in_list}) AND {dates.format(date="e.effective_date")}
-          AND e.kind NOT IN ({_PRIOR_KINDS}) {entries_where}
+          AND {not_prior()} {entries_where}
         UNION ALL
         SELECT d.id, d.prior_net_minor
         FROM portfolio_document d

@@ -34,6 +34,7 @@ from cartera.reports.queries import (
     collected_by_day,
     fetch,
     marks,
+    not_prior,
 )
 from cartera.reports.sqldates import day_number, greatest, least, to_day_number
 
@@ -200,7 +201,7 @@ def _expected_cte(
                        AS shift
             FROM portfolio_ledgerentry e JOIN portfolio_document d ON d.id = e.document_id
             WHERE e.creditor_id IN ({marks(creditor_ids)}) AND e.kind = '{EntryKind.PAYMENT}'
-              AND e.effective_date > %s AND e.effective_date <= %s
+              AND {not_prior()} AND e.effective_date > %s AND e.effective_date <= %s
             GROUP BY d.debtor_id
         ),
         x AS (

@@ -19,7 +19,13 @@ from django.db import connection
 
 from cartera.portfolio.models import DocumentKind, EntryKind
 from cartera.reports.aging import Bucket, make_buckets
-from cartera.reports.balances import balances_cte, marks, netted_entries, unapplied_cte
+from cartera.reports.balances import (
+    balances_cte,
+    marks,
+    netted_entries,
+    not_prior,
+    unapplied_cte,
+)
 from cartera.reports.models import SnapshotDay
 
 # The 30-day buckets of roll rates, provisions and snapshots: current, 1–30, …, 151–180, 181+.
@@ -79,6 +85,45 @@ def money_condition(entry: str = "e") -> str:
         f"({entry}.kind IN ({_quoted(MONEY_KINDS)}) OR "
         f"({entry}.kind = '{EntryKind.REVERSAL}' AND {entry}.payment_id IS NOT NULL))"
     )
+
+
+def ledger_flows(
+    creditor_id: int,
+    first: datetime.date,
+    last: datetime.date,
+    *,
+    documents_where: str = "",
+    documents_params: Sequence[Any] = (),
+) -> tuple[str, list[Any]]:
+    """SQL of (day, currency, due_date, sales, collected) rows from one creditor's ledger,
+    `first` to `last`: one per entry (a charge that counts as sales in `sales`, money in
+    `collected`, positive when it comes in), except the prior payments and their
+    identifications, which each document gives as one row, their net on `prior_on` (as
+    `netted_entries` does). Summed per day, both give the same. Documents are `d` in
+    `documents_where`."""
+    sql = f"""
+        SELECT e.effective_date AS day, e.currency, d.due_date,
+               CASE WHEN {sales_condition()} THEN e.amount_minor ELSE 0 END AS sales,
+               CASE WHEN {money_condition()} THEN -e.amount_minor ELSE 0 END AS collected
+        FROM portfolio_ledgerentry e JOIN portfolio_document d ON d.id = e.document_id
+        WHERE e.creditor_id = %s AND e.effective_date BETWEEN %s AND %s AND {not_prior()}
+          {documents_where}
+        UNION ALL
+        SELECT d.prior_on, d.currency, d.due_date, 0, -d.prior_net_minor
+        FROM portfolio_document d
+        WHERE d.creditor_id = %s AND d.prior_on BETWEEN %s AND %s AND d.prior_net_minor <> 0
+          {documents_where}
+    """
+    return sql, [
+        creditor_id,
+        first,
+        last,
+        *documents_params,
+        creditor_id,
+        first,
+        last,
+        *documents_params,
+    ]
 
 
 def bucket_case(due: str, as_of: datetime.date) -> tuple[str, list[datetime.date]]:
@@ -284,7 +329,7 @@ def sales_by_day(
         SELECT e.effective_date, e.currency, SUM(e.amount_minor)
         FROM portfolio_ledgerentry e JOIN portfolio_document d ON d.id = e.document_id
         WHERE e.creditor_id = %s AND e.effective_date BETWEEN %s AND %s
-          AND {sales_condition()}
+          AND {not_prior()} AND {sales_condition()}
         GROUP BY e.effective_date, e.currency
     """
     for creditor_id, runs in missing.items():
@@ -315,18 +360,17 @@ def collected_on_due_before(
     """
     for currency, amount in fetch(sql, [*creditor_ids, first, last, due_before, *c_params]):
         result[currency] += int(amount or 0)
-    ledger_sql = f"""
-        SELECT e.currency, -SUM(e.amount_minor)
-        FROM portfolio_ledgerentry e JOIN portfolio_document d ON d.id = e.document_id
-        WHERE e.creditor_id = %s AND e.effective_date BETWEEN %s AND %s
-          AND d.due_date < %s AND {money_condition()}
-        GROUP BY e.currency
-    """
     for creditor_id, runs in missing.items():
         for run_first, run_last in runs:
-            for currency, amount in fetch(
-                ledger_sql, [creditor_id, run_first, run_last, due_before]
-            ):
+            flows, f_params = ledger_flows(
+                creditor_id,
+                run_first,
+                run_last,
+                documents_where="AND d.due_date < %s",
+                documents_params=[due_before],
+            )
+            ledger_sql = f"SELECT f.currency, SUM(f.collected) FROM ({flows}) f GROUP BY f.currency"
+            for currency, amount in fetch(ledger_sql, f_params):
                 result[currency] += int(amount or 0)
     return dict(result)
 
@@ -348,15 +392,14 @@ def collected_by_day(
     """
     for day, currency, amount in fetch(sql, [*creditor_ids, first, last, *c_params]):
         result[currency][as_date(day)] += int(amount)
-    ledger_sql = f"""
-        SELECT e.effective_date, e.currency, -SUM(e.amount_minor)
-        FROM portfolio_ledgerentry e
-        WHERE e.creditor_id = %s AND e.effective_date BETWEEN %s AND %s AND {money_condition()}
-        GROUP BY e.effective_date, e.currency
-    """
     for creditor_id, runs in missing.items():
         for run_first, run_last in runs:
-            for day, currency, amount in fetch(ledger_sql, [creditor_id, run_first, run_last]):
+            flows, f_params = ledger_flows(creditor_id, run_first, run_last)
+            ledger_sql = f"""
+                SELECT f.day, f.currency, SUM(f.collected) FROM ({flows}) f
+                GROUP BY f.day, f.currency HAVING SUM(f.collected) <> 0
+            """
+            for day, currency, amount in fetch(ledger_sql, f_params):
                 result[currency][as_date(day)] += int(amount)
     return {currency: dict(days) for currency, days in result.items()}
 
@@ -367,7 +410,8 @@ def first_sale_day(creditor_ids: Sequence[int]) -> datetime.date | None:
         return None
     rows = fetch(
         f"""SELECT MIN(effective_date) FROM portfolio_ledgerentry
-            WHERE creditor_id IN ({marks(creditor_ids)}) AND kind = '{EntryKind.CHARGE}'""",
+            WHERE creditor_id IN ({marks(creditor_ids)}) AND kind = '{EntryKind.CHARGE}'
+              AND {not_prior("portfolio_ledgerentry")}""",
         list(creditor_ids),
     )
     return as_date(rows[0][0]) if rows and rows[0][0] is not None else None
@@ -562,7 +606,7 @@ def sales_documents(
                 FROM portfolio_ledgerentry e JOIN portfolio_document d ON d.id = e.document_id
                 WHERE e.creditor_id IN ({marks(creditor_ids)})
                   AND e.effective_date BETWEEN %s AND %s
-                  AND e.currency = %s AND {sales_condition()}
+                  AND e.currency = %s AND {not_prior()} AND {sales_condition()}
             ),
             page AS (
                 SELECT s.id, s.amount, COUNT(*) OVER () AS total FROM s

@@ -43,8 +43,7 @@ from cartera.reports.queries import (
     balances_cte,
     bucket_case,
     fetch,
-    money_condition,
-    sales_condition,
+    ledger_flows,
     unapplied_cte,
 )
 from cartera.reports.sqldates import boolean, day_number, from_day_number, greatest, least
@@ -115,21 +114,19 @@ def _write_flows(creditor: Creditor, first: datetime.date, last: datetime.date) 
         "DELETE FROM reports_dailyflow WHERE creditor_id = %s AND day BETWEEN %s AND %s",
         [creditor.pk, first, last],
     )
+    flows, f_params = ledger_flows(creditor.pk, first, last)
     sql = f"""
         INSERT INTO reports_dailyflow (creditor_id, day, currency, due_date, sales_minor,
             collected_minor)
         SELECT %s, g.day, g.currency, g.due_date, g.sales, g.collected FROM (
-            SELECT e.effective_date AS day, e.currency, d.due_date,
-                   SUM(CASE WHEN {sales_condition()} THEN e.amount_minor ELSE 0 END) AS sales,
-                   -SUM(CASE WHEN {money_condition()} THEN e.amount_minor ELSE 0 END)
-                       AS collected
-            FROM portfolio_ledgerentry e JOIN portfolio_document d ON d.id = e.document_id
-            WHERE e.creditor_id = %s AND e.effective_date BETWEEN %s AND %s
-            GROUP BY e.effective_date, e.currency, d.due_date
+            SELECT f.day, f.currency, f.due_date, SUM(f.sales) AS sales,
+                   SUM(f.collected) AS collected
+            FROM ({flows}) f
+            GROUP BY f.day, f.currency, f.due_date
         ) g
         WHERE g.sales <> 0 OR g.collected <> 0
     """
-    return _execute(sql, [creditor.pk, creditor.pk, first, last])
+    return _execute(sql, [creditor.pk, *f_params])
 
 
 def _mark_days(creditor: Creditor, days: list[datetime.date], source: str) -> None:

@@ -28,6 +28,7 @@ from cartera.negotiation.models import Agreement, AgreementStatus, Promise, Prom
 from cartera.negotiation.queries import ALERT_PROMISE_LIMIT, accounts_over_promise_limit
 from cartera.negotiation.services import promises_decide
 from cartera.portfolio.models import ContactPoint, Creditor
+from cartera.reports.balances import netted_entries
 from cartera.strategy.models import (
     Account,
     Action,
@@ -124,8 +125,8 @@ def _as_date(value: Any) -> datetime.date | None:
 
 _BALANCES = """
     WITH late AS (
-        SELECT document_id, SUM(amount_minor) AS amount FROM portfolio_ledgerentry
-        WHERE creditor_id = %s AND effective_date > %s GROUP BY document_id
+        SELECT document_id, SUM(amount) AS amount FROM ({entries}) entries
+        GROUP BY document_id
     ),
     balances AS (
         SELECT d.id, d.debtor_id, d.currency, d.due_date, d.number,
@@ -151,9 +152,19 @@ _BALANCES = """
 """
 
 
-def _held_params(creditor_id: int, as_of: datetime.date) -> list[Any]:
-    """Parameters of `_BALANCES` before the caller's own."""
-    return [creditor_id, as_of, creditor_id, creditor_id, creditor_id, as_of, as_of, as_of]
+def _balances_held(creditor_id: int, as_of: datetime.date) -> tuple[str, list[Any]]:
+    """The `late`, `balances` and `held` CTEs (with WITH) at the end of `as_of`, and their
+    parameters: the caller's statement and parameters follow."""
+    entries, entries_params = netted_entries([creditor_id], "{date} > %s", [as_of])
+    return _BALANCES.replace("{entries}", entries), [
+        *entries_params,
+        creditor_id,
+        creditor_id,
+        creditor_id,
+        as_of,
+        as_of,
+        as_of,
+    ]
 
 
 class DailyRun:
@@ -170,8 +181,10 @@ class DailyRun:
 
     # -- reading -------------------------------------------------------------------------
     def _read_figures(self) -> dict[int, AccountFigures]:
+        c, d = self.creditor, self.as_of
+        balances, params = _balances_held(c.pk, d)
         sql = (
-            _BALANCES
+            balances
             + """
             SELECT b.debtor_id,
                    SUM(CASE WHEN b.currency = %s THEN b.balance ELSE 0 END),
@@ -187,8 +200,7 @@ class DailyRun:
             GROUP BY b.debtor_id, db.kind, db.country, db.tags, db.name, db.region
         """
         )
-        c, d = self.creditor, self.as_of
-        params: list[Any] = [*_held_params(c.pk, d), c.currency, c.currency, d, d, d]
+        params += [c.currency, c.currency, d, d, d]
         figures = {}
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -214,8 +226,10 @@ class DailyRun:
         """Open documents, not disputed nor paused, due within the preventive horizon."""
         if lead_days < 0:
             return []
+        c, d = self.creditor, self.as_of
+        balances, params = _balances_held(c.pk, d)
         sql = (
-            _BALANCES
+            balances
             + """
             SELECT b.id, b.debtor_id, b.due_date, b.number FROM balances b
             LEFT JOIN held x ON x.document_id = b.id
@@ -223,10 +237,9 @@ class DailyRun:
               AND b.due_date >= %s AND b.due_date <= %s
         """
         )
-        c, d = self.creditor, self.as_of
         horizon = d + datetime.timedelta(days=lead_days + self.window)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*_held_params(c.pk, d), d, horizon])
+            cursor.execute(sql, [*params, d, horizon])
             return [(r[0], r[1], _as_date(r[2]), r[3]) for r in cursor.fetchall()]  # type: ignore[misc]
 
     def _end_pauses(self, figures: dict[int, AccountFigures]) -> None:
@@ -249,8 +262,9 @@ class DailyRun:
         }
         if held_documents:
             marks = ", ".join(["%s"] * len(held_documents))
+            balances, params = _balances_held(c.pk, d)
             sql = (
-                _BALANCES
+                balances
                 + f"""
                 SELECT pd.pause_id,
                        SUM(CASE WHEN b.balance > 0 THEN 1 ELSE 0 END),
@@ -260,7 +274,7 @@ class DailyRun:
             """
             )
             with connection.cursor() as cursor:
-                cursor.execute(sql, [*_held_params(c.pk, d), d, *held_documents])
+                cursor.execute(sql, [*params, d, *held_documents])
                 for pk, still_open, still_overdue in cursor.fetchall():
                     held_documents[pk] = (int(still_open or 0), int(still_overdue or 0))
         ended = []
