@@ -216,32 +216,35 @@ def _rows(
     This runs once per debtor of a large portfolio, so it builds each row in one step."""
     width = len(key_names)
     first, credits_at = width + 1, width + 1 + len(names)
-    rows: dict[tuple[Any, ...], AgingRow] = {}
-    for record in documents:
-        key = record[:first]  # the labels and the currency
-        rows[key] = AgingRow(
-            dict(zip(key_names, record[:width], strict=True)),
+    # zip(key_names, record) stops after the labels: the record goes on with the sums.
+    made = [
+        AgingRow(
+            dict(zip(key_names, record, strict=False)),
             record[width],
             dict(zip(names, record[first:credits_at], strict=True)),
             record[credits_at],
             record[credits_at + 1],
         )
-    ordered = len(rows)
+        for record in documents
+    ]
+    if not credits:
+        return made
+    rows = {record[:first]: row for record, row in zip(documents, made, strict=True)}
     for record in credits:
-        key = record[:first]
+        key = record[:first]  # the labels and the currency
         row = rows.get(key)
         if row is None:
             row = rows[key] = AgingRow(
-                dict(zip(key_names, record[:width], strict=True)),
+                dict(zip(key_names, record, strict=False)),
                 record[width],
                 dict.fromkeys(names, 0),
             )
         row.credits -= int(record[first])
     # The documents arrive in the report's order; only a debtor whose sole balance is an
     # unapplied payment (rare) lands out of it and makes a sort in Python necessary.
-    if len(rows) > ordered:
+    if len(rows) > len(made):
         return [rows[k] for k in sorted(rows, key=_sort_key)]
-    return list(rows.values())
+    return made
 
 
 def _order_by(labels: str) -> str:
