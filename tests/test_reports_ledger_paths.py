@@ -101,6 +101,15 @@ def by_definition(creditor: Creditor, as_of: datetime.date) -> dict[tuple[str, s
     return {k: (v[0], v[1], v[2]) for k, v in rows.items()}
 
 
+def aging_by_debtor(creditor: Creditor, as_of: datetime.date) -> dict[tuple[str, str], Any]:
+    """The aging by debtor in the shape of `by_definition`."""
+    report = aging_report(creditors=[creditor], as_of=as_of, by="debtor")
+    return {
+        (row.key["debtor"], row.currency): (row.amounts, row.credits, row.documents)
+        for row in report.rows
+    }
+
+
 @pytest.fixture
 def book(creditor: Creditor, write_file, load, actor: Actor) -> Creditor:
     load("documents", write_file("docs.csv", DOCUMENTS), as_of=D(2026, 2, 16))
@@ -148,14 +157,10 @@ def test_aging_equals_the_definition_on_every_day(book, by):
     day = D(2026, 1, 1)
     while day <= D(2026, 4, 10):
         expected = by_definition(book, day)
-        report = aging_report(creditors=[book], as_of=day, by=by)
         if by == "debtor":
-            got = {
-                (row.key["debtor"], row.currency): (row.amounts, row.credits, row.documents)
-                for row in report.rows
-            }
-            assert got == expected, day
+            assert aging_by_debtor(book, day) == expected, day
         else:
+            report = aging_report(creditors=[book], as_of=day, by=by)
             totals: dict[str, Any] = {}
             for (_debtor, currency), (amounts, credits, documents) in expected.items():
                 total = totals.setdefault(currency, [defaultdict(int), 0, 0])
@@ -219,12 +224,7 @@ def test_aging_with_payments_applied_late_equals_the_definition_on_every_day(app
     assert integrity_problems() == []
     day = D(2026, 1, 1)
     while day <= D(2026, 3, 1):
-        report = aging_report(creditors=[applied_late], as_of=day, by="debtor")
-        got = {
-            (row.key["debtor"], row.currency): (row.amounts, row.credits, row.documents)
-            for row in report.rows
-        }
-        assert got == by_definition(applied_late, day), day
+        assert aging_by_debtor(applied_late, day) == by_definition(applied_late, day), day
         day += datetime.timedelta(days=1)
 
 
