@@ -129,14 +129,16 @@ def test_an_error_in_the_writer_stops_the_import_after_whole_chunks(
     monkeypatch.setattr(documents_module, "copy_write", failing)
     with pytest.raises(RuntimeError, match="the disk is full"):
         _import(tmp_path)
-    # Chunks land whole or not at all: the one that failed never did; one written beside it
-    # by the other thread may have; nothing was handed over once the error was known.
+    # Chunks land whole or not at all: the one that failed never did; the first did, and so
+    # may those the other threads were already writing (with three writers, up to all the
+    # others: which ones depends on timing).
     chunks = [{doc for doc, _debtor in ROWS[n : n + 3]} for n in range(0, len(ROWS), 3)]
     landed = set(Document.objects.values_list("external_id", flat=True))
     whole = [chunk for chunk in chunks if chunk <= landed]
-    assert landed == set().union(*whole) and len(whole) in (1, 2)
+    assert landed == set().union(*whole)
+    assert 1 <= len(whole) < len(chunks)
     assert LedgerEntry.objects.count() == 2 * len(landed)
     assert integrity_problems() == []
     assert ImportBatch.objects.get().status == BatchStatus.FAILED
     assert not [t for t in threading.enumerate() if t.name == "cartera-import-writer"]
-    assert calls["document"] <= 3
+    assert calls["document"] <= len(chunks)
