@@ -122,6 +122,8 @@ def test_exit_codes_for_partial_refused_and_wrong_usage(cartera, tmp_path: Path)
     missing = cartera("import", "documents", str(tmp_path / "nope.csv"), "--creditor", "EXIT")
     assert missing.returncode == 4
 
+    # Two creditors at least (whatever other tests made): the file must name which one.
+    cartera("creditor", "add", "EXIT2", "--name", "Exit 2", "--country", "MX", "--currency", "MXN")
     several = cartera("import", "documents", str(partial))
     assert several.returncode == 2
     assert "--creditor" in several.stderr

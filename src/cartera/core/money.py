@@ -7,6 +7,7 @@ half-up to the minor unit, as DESIGN.md §3 asks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
@@ -50,20 +51,28 @@ def from_minor(minor: int, currency: str) -> Decimal:
 
 
 def minor_str(minor: int, currency: str) -> str:
-    """Decimal string with exactly the currency's ISO 4217 decimals: 123456 COP -> '1234.56'.
+    """Decimal string with exactly the currency's ISO 4217 decimals: 123456 COP -> '1234.56'."""
+    return minor_formatter(currency)(minor)
 
-    Integer arithmetic, not `Decimal`: reports write hundreds of thousands of these."""
+
+@cache
+def minor_formatter(currency: str) -> Callable[[int], str]:
+    """`minor_str` for one currency, looked up once: reports write hundreds of thousands of
+    amounts. Integer arithmetic, not `Decimal`, for the same reason."""
     places = exponent(currency)
     if not places:
-        return str(minor)
-    pattern, scale = _DECIMALS[places]
-    if minor < 0:
-        return "-" + pattern % divmod(-minor, scale)
-    return pattern % divmod(minor, scale)
+        return str
+    pattern, scale = f"%d.%0{places}d", 10**places
+    zero = pattern % (0, 0)  # most of a by-debtor report's cells
 
+    def text(minor: int) -> str:
+        if not minor:
+            return zero
+        if minor < 0:
+            return "-" + pattern % divmod(-minor, scale)
+        return pattern % divmod(minor, scale)
 
-# Per number of decimals: the pattern of units and minor units, and the minor units per unit.
-_DECIMALS = [(f"%d.%0{places}d", 10**places) for places in range(10)]
+    return text
 
 
 def format_minor(minor: int, currency: str, locale: str = "es_CO") -> str:

@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from cartera.core.gcpause import gc_paused
-from cartera.core.money import minor_str
+from cartera.core.money import minor_formatter
 from cartera.portfolio.models import Creditor
 from cartera.reports.balances import balances_cte, unapplied_cte
 
@@ -46,33 +46,81 @@ def make_buckets(bounds: Sequence[int] | None = None) -> list[Bucket]:
     return buckets
 
 
-@dataclass(slots=True)
+class Layout:
+    """Where a row's record keeps its parts: the key's labels, the currency, one sum per
+    bucket, the documents' credits, then the count of documents with a balance."""
+
+    __slots__ = ("credits_at", "currency_at", "key_names", "names")
+
+    def __init__(self, key_names: Sequence[str], names: Sequence[str]):
+        self.key_names = tuple(key_names)
+        self.names = tuple(names)  # the buckets'
+        self.currency_at = len(self.key_names)
+        self.credits_at = self.currency_at + 1 + len(self.names)
+
+
 class AgingRow:
-    key: dict[str, str]
-    currency: str
-    amounts: dict[str, int]
-    credits: int = 0
-    documents: int = 0
+    """One line of the report: a key (the creditor; or the creditor, the debtor and its
+    name), a currency, the balance of each bucket, the credits (credit notes and unapplied
+    payments, negative) and the number of documents with a balance.
+
+    A by-debtor report has a line per debtor, 100,000s of them: a row keeps the database
+    record it was read from and makes its dictionaries only when they are asked for."""
+
+    __slots__ = ("_layout", "_record", "credits")
+
+    def __init__(self, record: Sequence[Any], layout: Layout, credits: int | None = None):
+        self._record = record
+        self._layout = layout
+        self.credits: int = record[layout.credits_at] if credits is None else credits
+
+    @property
+    def key(self) -> dict[str, str]:
+        # zip stops after the labels: the record goes on with the currency and the sums.
+        return dict(zip(self._layout.key_names, self._record, strict=False))
+
+    @property
+    def currency(self) -> str:
+        return self._record[self._layout.currency_at]
+
+    @property
+    def values(self) -> Sequence[int]:
+        """The buckets' balances, in the buckets' order."""
+        layout = self._layout
+        return self._record[layout.currency_at + 1 : layout.credits_at]
+
+    @property
+    def amounts(self) -> dict[str, int]:
+        return dict(zip(self._layout.names, self.values, strict=True))
+
+    @property
+    def documents(self) -> int:
+        return self._record[self._layout.credits_at + 1]
 
     @property
     def total(self) -> int:
-        return sum(self.amounts.values())
+        return sum(self.values)
 
     @property
     def net(self) -> int:
         return self.total + self.credits
 
     def as_json(self) -> dict[str, Any]:
-        currency, total = self.currency, self.total
+        currency, values = self.currency, self.values
+        text = minor_formatter(currency)
+        total = sum(values)
         return {
             "key": self.key,
             "currency": currency,
-            "amounts": {name: minor_str(v, currency) for name, v in self.amounts.items()},
-            "credits": minor_str(self.credits, currency),
-            "total": minor_str(total, currency),
-            "net": minor_str(total + self.credits, currency),
+            "amounts": dict(zip(self._layout.names, map(text, values), strict=True)),
+            "credits": text(self.credits),
+            "total": text(total),
+            "net": text(total + self.credits),
             "documents": self.documents,
         }
+
+    def __repr__(self) -> str:
+        return f"AgingRow({self.key!r}, {self.currency!r}, {self.amounts!r}, {self.credits!r})"
 
 
 @dataclass
@@ -84,17 +132,19 @@ class AgingReport:
 
     @property
     def totals(self) -> list[AgingRow]:
-        totals: dict[str, AgingRow] = {}
+        """One row per currency (empty key), in currency order."""
+        layout = Layout((), [b.name for b in self.buckets])
+        sums: dict[str, list[int]] = {}
         for row in self.rows:
-            total = totals.setdefault(
-                row.currency,
-                AgingRow({}, row.currency, {b.name: 0 for b in self.buckets}),
-            )
-            for name, value in row.amounts.items():
-                total.amounts[name] += value
-            total.credits += row.credits
-            total.documents += row.documents
-        return [totals[currency] for currency in sorted(totals)]
+            currency, values = row.currency, row.values
+            total = sums.get(currency)
+            if total is None:
+                total = sums[currency] = [0] * (len(values) + 2)
+            for n, value in enumerate(values):
+                total[n] += value
+            total[-2] += row.credits
+            total[-1] += row.documents
+        return [AgingRow([currency, *sums[currency]], layout) for currency in sorted(sums)]
 
     def as_json(self) -> dict[str, Any]:
         totals = []
@@ -194,51 +244,32 @@ def aging_report(
             GROUP BY {group_ids}, x.currency
         ) g {join}
     """
-    with connection.cursor() as cursor:
+    layout = Layout(key_names, [b.name for b in buckets])
+    with connection.cursor() as cursor, gc_paused():
         cursor.execute(documents_sql, [*b_params, *bucket_params])
         documents = cursor.fetchall()
         cursor.execute(credits_sql, u_params)
         credits = cursor.fetchall()
-    with gc_paused():
-        report.rows = _rows(key_names, [b.name for b in buckets], documents, credits)
+        report.rows = _rows(layout, documents, credits)
     return report
 
 
 def _rows(
-    key_names: list[str],
-    names: list[str],
-    documents: list[tuple[Any, ...]],
-    credits: list[tuple[Any, ...]],
+    layout: Layout, documents: list[tuple[Any, ...]], credits: list[tuple[Any, ...]]
 ) -> list[AgingRow]:
     """Report rows from the two statements' records: (labels…, currency, sums…, credits,
-    documents) in the report's order, then (labels…, currency, unapplied) in any order.
-
-    This runs once per debtor of a large portfolio, so it builds each row in one step."""
-    width = len(key_names)
-    first, credits_at = width + 1, width + 1 + len(names)
-    # zip(key_names, record) stops after the labels: the record goes on with the sums.
-    made = [
-        AgingRow(
-            dict(zip(key_names, record, strict=False)),
-            record[width],
-            dict(zip(names, record[first:credits_at], strict=True)),
-            record[credits_at],
-            record[credits_at + 1],
-        )
-        for record in documents
-    ]
+    documents) in the report's order, then (labels…, currency, unapplied) in any order."""
+    made = [AgingRow(record, layout) for record in documents]
     if not credits:
         return made
+    first = layout.currency_at + 1
     rows = {record[:first]: row for record, row in zip(documents, made, strict=True)}
+    empty = [0] * (len(layout.names) + 2)
     for record in credits:
         key = record[:first]  # the labels and the currency
         row = rows.get(key)
         if row is None:
-            row = rows[key] = AgingRow(
-                dict(zip(key_names, record, strict=False)),
-                record[width],
-                dict.fromkeys(names, 0),
-            )
+            row = rows[key] = AgingRow([*key, *empty], layout)
         row.credits -= int(record[first])
     # The documents arrive in the report's order; only a debtor whose sole balance is an
     # unapplied payment (rare) lands out of it and makes a sort in Python necessary.
