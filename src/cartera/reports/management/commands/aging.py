@@ -89,9 +89,10 @@ class Command(BaseCommand):
         writer.writerow([*key_names, "currency", *names, "credits", "total", "net", "documents"])
         for row in report.rows:
             data = row.as_json()
+            key = data["key"]
             writer.writerow(
                 [
-                    *[safe_cell(row.key.get(k, "")) for k in key_names],
+                    *[safe_cell(key.get(k, "")) for k in key_names],
                     row.currency,
                     *[data["amounts"][n] for n in names],
                     data["credits"],
@@ -114,7 +115,7 @@ class Command(BaseCommand):
             return [
                 *label,
                 row.currency,
-                *[money(row.amounts[n], row.currency) for n in names],
+                *[money(value, row.currency) for value in row.values],
                 money(row.credits, row.currency),
                 money(row.total, row.currency),
                 money(row.net, row.currency),
@@ -131,7 +132,7 @@ class Command(BaseCommand):
             _("net"),
             _("documents"),
         ]
-        body = [line([str(row.key.get(k, ""))[:40] for k in key_names], row) for row in report.rows]
+        body = [line([str(v)[:40] for v in row.key.values()], row) for row in report.rows]
         totals = [line(["TOTAL", *[""] * (len(key_names) - 1)], t) for t in report.totals]
         self.stdout.write(
             _("Aging as of %(date)s by %(by)s")
