@@ -79,9 +79,37 @@ def test_another_creditors_reports_answer_404(client, outsider, history):
 
 
 def test_a_user_without_creditors_gets_404(client, db):
+    roles_ensure()
     user = User.objects.create_user("nadie", password="x-secret-1")
+    user.groups.add(Group.objects.get(name="supervisor"))
     client.force_login(user)
     assert client.get(reverse("reports:dashboard")).status_code == 404
+
+
+def test_collectors_see_no_report_nor_its_exports(client, history):
+    """The portfolio's figures and every collector's productivity are for supervisors,
+    administrators and auditors: a collector of the same creditor gets 403, exports too."""
+    roles_ensure()
+    user = User.objects.create_user("cobrador", password="x-secret-1")
+    user.groups.add(Group.objects.get(name="collector"))
+    Membership.objects.create(user=user, creditor=history)
+    client.force_login(user)
+    for name in (*PAGES, "documents", "roll_accounts", "forecast_items", "productivity_items"):
+        url = reverse(f"reports:{name}") + QUERY
+        assert client.get(url).status_code == 403, name
+        assert client.get(url + "&export=xlsx").status_code == 403, name
+    worklist = client.get(reverse("workdesk:worklist")).content.decode()
+    assert reverse("reports:dashboard") not in worklist
+    # The aging of the creditors they work stays theirs to see.
+    assert client.get(reverse("aging")).status_code == 200
+
+
+def test_the_menu_marks_the_report_pages_alone_as_current(client, auditor):
+    client.force_login(auditor)
+    page = client.get(reverse("reports:aging") + QUERY).content.decode()
+    menu = page[page.index('class="primary"') : page.index("</nav>")]
+    assert menu.count('aria-current="page"') == 1
+    assert f'href="{reverse("reports:dashboard")}" aria-current="page"' in menu
 
 
 def test_drill_down_from_a_figure_lists_its_documents(client, auditor, history):

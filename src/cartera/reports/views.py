@@ -32,6 +32,7 @@ from cartera.reports import charts
 from cartera.reports.aging import aging_report, make_buckets
 from cartera.reports.exports import FORMATS, Col, Money, Sheet, respond
 from cartera.reports.queries import BUCKETS, CREDIT_BUCKET, DIMENSIONS, AgingLine
+from cartera.workdesk.access import VIEW_TEAM, permission_required
 
 PAGE_SIZE = 50
 # Rows an export of a drill-down holds at most (the page shows 50 at a time).
@@ -253,7 +254,7 @@ def _subtitle(scope: Scope) -> str:
 # --- dashboard ---------------------------------------------------------------------------------
 
 
-@login_required
+@permission_required(VIEW_TEAM)
 def dashboard(request: HttpRequest) -> HttpResponse:
     from cartera.reports.kpis import kpis_series, month_ends_before
     from cartera.reports.productivity import promise_kept_rate, right_party_rate
@@ -487,7 +488,7 @@ FIGURES = {
 }
 
 
-@login_required
+@permission_required(VIEW_TEAM)
 def documents(request: HttpRequest) -> HttpResponse:
     """The documents behind a figure: open at a date (all, current, overdue, a bucket, one
     collector's…), issued in the period (sales), or paid in the period while overdue."""
@@ -650,7 +651,7 @@ def documents(request: HttpRequest) -> HttpResponse:
 # --- aging -------------------------------------------------------------------------------------
 
 
-@login_required
+@permission_required(VIEW_TEAM)
 def aging(request: HttpRequest) -> HttpResponse:
     from cartera.reports.queries import aging_by, dimension_labels
 
@@ -731,7 +732,7 @@ def _dimension_name(by: str) -> str:
 # --- roll rates and provision -----------------------------------------------------------------
 
 
-@login_required
+@permission_required(VIEW_TEAM)
 def rollrates(request: HttpRequest) -> HttpResponse:
     from cartera.reports.rollrates import SUMMARY, rollrates_compute
 
@@ -826,7 +827,7 @@ def _pct(value: Decimal | None) -> Decimal | None:
     return None if value is None else value * 100
 
 
-@login_required
+@permission_required(VIEW_TEAM)
 def roll_accounts_view(request: HttpRequest) -> HttpResponse:
     from cartera.reports.rollrates import SUMMARY, roll_accounts
 
@@ -901,7 +902,7 @@ def roll_accounts_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@permission_required(VIEW_TEAM)
 def provision(request: HttpRequest) -> HttpResponse:
     from cartera.reports.provisions import provision_compute
 
@@ -977,7 +978,7 @@ def provision(request: HttpRequest) -> HttpResponse:
 # --- forecast ----------------------------------------------------------------------------------
 
 
-@login_required
+@permission_required(VIEW_TEAM)
 def forecast(request: HttpRequest) -> HttpResponse:
     from cartera.reports.forecast import forecast_backtest, forecast_compute, forecast_stored
 
@@ -1088,7 +1089,7 @@ def forecast(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@permission_required(VIEW_TEAM)
 def forecast_items_view(request: HttpRequest) -> HttpResponse:
     """The documents and promises behind a figure of the forecast: a week (documents,
     promises or both), the weeks together, what is past its expected date or after week 13,
@@ -1207,7 +1208,7 @@ def forecast_items_view(request: HttpRequest) -> HttpResponse:
 # --- productivity ------------------------------------------------------------------------------
 
 
-@login_required
+@permission_required(VIEW_TEAM)
 def productivity(request: HttpRequest) -> HttpResponse:
     from cartera.reports.productivity import (
         DayFigures,
@@ -1350,7 +1351,7 @@ PRODUCTIVITY_FIGURES = (
 )
 
 
-@login_required
+@permission_required(VIEW_TEAM)
 def productivity_items(request: HttpRequest) -> HttpResponse:
     """The contacts, promises or payments behind a figure of the productivity page, for one
     collector (`collector=ID`), nobody (`none`: unassigned accounts) or the team (`all`)."""
@@ -1549,7 +1550,7 @@ def _person(user: Any) -> str:
 # --- runs --------------------------------------------------------------------------------------
 
 
-@login_required
+@permission_required(VIEW_TEAM)
 def runs(request: HttpRequest) -> HttpResponse:
     from cartera.strategy.models import Run
 
