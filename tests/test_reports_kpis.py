@@ -58,6 +58,10 @@ def test_countback_edges():
     assert countback_dso(0, [(100, 30)]) == Decimal(0)
     # A credit balance and a month without sales: nothing to divide by.
     assert countback_dso(-10, [(0, 30)]) is None
+    # Nothing paid since the oldest sale: the history explains all of it, to its last month.
+    assert countback_dso(2_234_55, [(999_99, 24), (0, 31), (1_234_56, 30)]) == Decimal(85)
+    # Explained within November: an October without sales adds no days.
+    assert countback_dso(100, [(100, 24), (0, 31), (50, 30)]) == Decimal(24)
 
 
 def test_calendar_months_are_real_and_the_month_of_t_counts_up_to_t():

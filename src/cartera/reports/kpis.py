@@ -68,19 +68,23 @@ def countback_dso(ar_end: int, months: Iterable[tuple[int, int]]) -> Decimal | N
 
     From AR(end), subtract each month's sales, adding its days, until a month's sales exceed
     what is left; then add (what is left ÷ that month's sales) × that month's days. None when
-    the months run out first (the history is shorter than the receivables), or when what is
-    left is negative and the month sold nothing.
+    the months run out before what is left does (the history is shorter than the
+    receivables), or when what is left is negative and the month sold nothing.
     """
     left = ar_end
     total = 0
     for sales, days in months:
+        if left == 0:
+            # Explained to the last cent (also when the history ends here): months further
+            # back, even without sales, add nothing.
+            return Decimal(total)
         if sales > left:
             if sales == 0:
                 return None
             return total + Decimal(left * days) / Decimal(sales)
         left -= sales
         total += days
-    return None
+    return Decimal(total) if left == 0 else None
 
 
 def calendar_months(
