@@ -317,7 +317,7 @@ def test_the_productivity_page_links_every_figure(client, reader, worked):
     client.cookies["django_language"] = "en"
     response = client.get(reverse("reports:productivity") + QUERY)
     text = response.content.decode()
-    assert "Kept rate (by amount)" in text and "25.00 %" in text and "50.00 %" in text
+    assert "Kept rate (by amount)" in text and "25,00 %" in text and "50,00 %" in text
     for figure in ("attempted", "made", "right_party", "promises", "decided", "collected"):
         assert f"figure={figure}&amp;collector={ana.pk}" in text, figure
     assert "figure=due&amp;collector=all" in text

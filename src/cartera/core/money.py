@@ -11,7 +11,12 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    list_currencies,
+)
 from django.utils.translation import gettext as _
 
 
@@ -78,3 +83,12 @@ def minor_formatter(currency: str) -> Callable[[int], str]:
 def format_minor(minor: int, currency: str, locale: str = "es_CO") -> str:
     """An amount as people of `locale` write it: $ 1.234.567,89 (es_CO), $1,234,567.89 (es_MX)."""
     return format_currency(from_minor(minor, currency), currency, locale=locale)
+
+
+def format_number(value: Decimal | float | int, locale: str, places: int = 2) -> str:
+    """A number (days, a rate) as people of `locale` write it, with `places` decimals rounded
+    half up: 1.234,50 (es_CO), 1,234.50 (es_MX)."""
+    exact = value if isinstance(value, Decimal) else Decimal(str(value))
+    shown = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(shown, format=pattern, locale=locale)

@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cartera.core.csvsafe import safe_cell
-from cartera.core.money import exponent, format_minor, from_minor, minor_str
+from cartera.core.money import exponent, format_minor, format_number, from_minor, minor_str
 from cartera.reports.kpis import two
 
 Kind = Literal["text", "money", "int", "percent", "days", "date"]
@@ -62,10 +62,11 @@ def _text(value: Any, kind: Kind, locale: str | None = None) -> str:
             return format_minor(value.minor, value.currency, locale)
         return minor_str(value.minor, value.currency)
     if kind == "percent":
-        shown = two(Decimal(value))
-        return f"{shown} %" if locale else str(shown)
-    if kind == "days":
+        if locale:
+            return f"{format_number(Decimal(value), locale)} %"
         return str(two(Decimal(value)))
+    if kind == "days":
+        return format_number(Decimal(value), locale) if locale else str(two(Decimal(value)))
     if kind == "int":
         return format_decimal(int(value), locale=locale) if locale else str(int(value))
     if kind == "date" and isinstance(value, datetime.date):

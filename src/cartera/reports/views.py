@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext as _
 
-from cartera.core.money import format_minor
+from cartera.core.money import format_minor, format_number
 from cartera.portfolio.models import Creditor
 from cartera.portfolio.queries import creditors_visible_to
 from cartera.reports import charts
@@ -362,34 +362,34 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             },
             {
                 "label": _("DSO"),
-                "value": _days(kpis.dso),
+                "value": _days(kpis.dso, scope),
                 "spark": charts.sparkline(values("dso"), title=_("DSO")),
             },
             {
                 "label": _("Countback DSO"),
-                "value": _days(kpis.dso_countback),
+                "value": _days(kpis.dso_countback, scope),
                 "spark": charts.sparkline(values("dso_countback"), title=_("Countback DSO")),
             },
             {
                 "label": _("Best possible DSO"),
-                "value": _days(kpis.best_possible_dso),
+                "value": _days(kpis.best_possible_dso, scope),
                 "spark": charts.sparkline(values("best_possible_dso"), title=_("Best possible")),
             },
             {
                 "label": _("Average days delinquent"),
-                "value": _days(kpis.average_days_delinquent),
+                "value": _days(kpis.average_days_delinquent, scope),
                 "spark": charts.sparkline(
                     [k.average_days_delinquent if k else None for k in mine], title=_("ADD")
                 ),
             },
             {
                 "label": _("CEI"),
-                "value": _percent(kpis.cei),
+                "value": _percent(kpis.cei, scope),
                 "spark": charts.sparkline(values("cei"), title=_("CEI")),
             },
             {
                 "label": _("Recovery rate"),
-                "value": _percent(kpis.recovery_rate),
+                "value": _percent(kpis.recovery_rate, scope),
                 "spark": charts.sparkline(values("recovery_rate"), title=_("Recovery rate")),
                 "link": "recovered",
             },
@@ -402,7 +402,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             charts.Series(_("Best possible DSO"), [_float(v) for v in values("best_possible_dso")]),
         ],
         title=_("Days sales outstanding, month ends"),
-        value_format=lambda v: f"{v:,.1f}",
+        value_format=lambda v: format_number(v, scope.locale, 1),
     )
     rates_chart = charts.line_chart(
         labels=labels,
@@ -411,7 +411,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             charts.Series(_("Recovery rate"), [_float(v) for v in values("recovery_rate")]),
         ],
         title=_("Collection effectiveness and recovery (%)"),
-        value_format=lambda v: f"{v:,.1f} %",
+        value_format=lambda v: f"{format_number(v, scope.locale, 1)} %",
     )
     ar_chart = charts.line_chart(
         labels=labels,
@@ -454,16 +454,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _days(value: Decimal | None) -> str:
-    from cartera.reports.kpis import two
-
-    return "–" if value is None else str(two(value))
+def _days(value: Decimal | None, scope: Scope) -> str:
+    return "–" if value is None else format_number(value, scope.locale)
 
 
-def _percent(value: Decimal | None) -> str:
-    from cartera.reports.kpis import two
-
-    return "–" if value is None else f"{two(value)} %"
+def _percent(value: Decimal | None, scope: Scope) -> str:
+    return "–" if value is None else f"{format_number(value, scope.locale)} %"
 
 
 def _compact(value: float | int | Decimal, scope: Scope) -> str:
@@ -789,7 +785,7 @@ def rollrates(request: HttpRequest) -> HttpResponse:
                 for i in range(4)
             ],
             title=_("Forward roll rates by month (%)"),
-            value_format=lambda v: f"{v:,.1f} %",
+            value_format=lambda v: f"{format_number(v, scope.locale, 1)} %",
         )
         forward_table = [
             {"month": m, "rates": [m.rows[i].forward() for i in range(len(BUCKETS))]}
@@ -1310,7 +1306,7 @@ def productivity(request: HttpRequest) -> HttpResponse:
             ),
         ],
         title=_("Contacts of the team, day by day"),
-        value_format=lambda v: f"{v:,.0f}",
+        value_format=lambda v: format_number(v, scope.locale, 0),
     )
     # Each collector's figures, with the key its drill-down links use ("none": nobody).
     lines = [
@@ -1609,7 +1605,7 @@ def runs(request: HttpRequest) -> HttpResponse:
             ),
         ],
         title=_("What the runs did"),
-        value_format=lambda v: f"{v:,.0f}",
+        value_format=lambda v: format_number(v, scope.locale, 0),
     )
     rows = [
         {

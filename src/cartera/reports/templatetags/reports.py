@@ -10,8 +10,7 @@ from babel.dates import format_date
 from django import template
 from django.utils.translation import get_language, to_locale
 
-from cartera.core.money import format_minor
-from cartera.reports.kpis import two
+from cartera.core.money import format_minor, format_number
 
 register = template.Library()
 
@@ -25,20 +24,32 @@ def amount(minor: int | None, currency: str, locale: str) -> str:
 
 
 @register.filter
-def pct(value: Decimal | None) -> str:
-    """A percentage already in percent (58.7 → "58.70 %"); – when undefined."""
-    return "–" if value is None or value == "" else f"{two(Decimal(value))} %"
+def pct(value: Decimal | None, locale: str = "es_CO") -> str:
+    """`{{ rate|pct:scope.locale }}`: a percentage already in percent (58.7 → "58,70 %" in
+    es_CO); – when undefined."""
+    if value is None or value == "":
+        return "–"
+    return f"{format_number(Decimal(value), locale)} %"
 
 
 @register.filter
-def share(value: Decimal | None) -> str:
-    """A fraction as a percentage (0.587 → "58.70 %"); – when undefined."""
-    return "–" if value is None or value == "" else f"{two(Decimal(value) * 100)} %"
+def share(value: Decimal | None, locale: str = "es_CO") -> str:
+    """`{{ fraction|share:scope.locale }}`: a fraction as a percentage (0.587 → "58,70 %")."""
+    if value is None or value == "":
+        return "–"
+    return f"{format_number(Decimal(value) * 100, locale)} %"
 
 
 @register.filter
-def days(value: Decimal | None) -> str:
-    return "–" if value is None or value == "" else str(two(Decimal(value)))
+def days(value: Decimal | None, locale: str = "es_CO") -> str:
+    """`{{ dso|days:scope.locale }}`: days with two decimals (41.5 → "41,50")."""
+    return "–" if value is None or value == "" else format_number(Decimal(value), locale)
+
+
+@register.filter
+def count(value: int | None, locale: str = "es_CO") -> str:
+    """`{{ n|count:scope.locale }}`: a whole number with the locale's grouping (3.285)."""
+    return "–" if value is None or value == "" else format_number(int(value), locale, 0)
 
 
 @register.filter

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cartera.core.commandline import cli_actor, iso_date, print_json, usage_error
-from cartera.core.money import exponent, from_minor
+from cartera.core.money import exponent, format_number, from_minor
 from cartera.portfolio.models import Creditor
 from cartera.portfolio.queries import CreditorNotFound, creditor_resolve
 
@@ -166,23 +166,24 @@ class Command(BaseCommand):
             self.stdout.write(_("nothing was open or issued in that period"))
             return
 
-        def show(value: str | None, suffix: str = "") -> str:
-            return "-" if value is None else f"{value}{suffix}"
+        def show(value: Decimal | None, suffix: str = "") -> str:
+            # The table is for reading: the locale's decimals, – when undefined (JSON: null).
+            return "–" if value is None else f"{format_number(value, locale)}{suffix}"
 
         lines = [
             (_("AR at the start"), lambda k: money(k.ar_start, k.currency, locale)),
             (_("AR at the end"), lambda k: money(k.ar_end, k.currency, locale)),
             (_("current at the end"), lambda k: money(k.current_end, k.currency, locale)),
             (_("sales"), lambda k: money(k.sales, k.currency, locale)),
-            (_("DSO (days)"), lambda k: show(k.as_json()["dso"])),
-            (_("countback DSO (days)"), lambda k: show(k.as_json()["dso_countback"])),
-            (_("best possible DSO (days)"), lambda k: show(k.as_json()["best_possible_dso"])),
+            (_("DSO (days)"), lambda k: show(k.dso)),
+            (_("countback DSO (days)"), lambda k: show(k.dso_countback)),
+            (_("best possible DSO (days)"), lambda k: show(k.best_possible_dso)),
             (
                 _("average days delinquent"),
-                lambda k: show(k.as_json()["average_days_delinquent"]),
+                lambda k: show(k.average_days_delinquent),
             ),
-            (_("CEI"), lambda k: show(k.as_json()["cei"], " %")),
-            (_("recovery rate"), lambda k: show(k.as_json()["recovery_rate"], " %")),
+            (_("CEI"), lambda k: show(k.cei, " %")),
+            (_("recovery rate"), lambda k: show(k.recovery_rate, " %")),
         ]
         self._table(
             ["", *[k.currency for k in figures]],
@@ -228,7 +229,7 @@ class Command(BaseCommand):
                     [
                         row.bucket,
                         money(row.balance, block.currency, locale),
-                        *[show_percent(row.share(c.key)) for c in report.columns],
+                        *[show_percent(row.share(c.key), locale) for c in report.columns],
                     ]
                 )
             self._table(header, rows)
@@ -265,8 +266,8 @@ class Command(BaseCommand):
                 [
                     line.bucket,
                     money(line.balance, block.currency, locale),
-                    show_percent(line.forward_rate),
-                    show_percent(line.loss_rate),
+                    show_percent(line.forward_rate, locale),
+                    show_percent(line.loss_rate, locale),
                     money(line.expected_loss, block.currency, locale),
                 ]
                 for line in block.lines
@@ -276,7 +277,7 @@ class Command(BaseCommand):
                     "TOTAL",
                     money(block.balance, block.currency, locale),
                     "",
-                    show_percent(block.loss_rate),
+                    show_percent(block.loss_rate, locale),
                     money(block.expected_loss, block.currency, locale),
                 ]
             )
@@ -386,7 +387,6 @@ class Command(BaseCommand):
         )
 
 
-def show_percent(value: Decimal | None) -> str:
-    from cartera.reports.kpis import two
-
-    return "-" if value is None else f"{two(value * 100)} %"
+def show_percent(value: Decimal | None, locale: str) -> str:
+    """A fraction as a percentage in the locale's decimals (0.587 → 58,70 %); – when undefined."""
+    return "–" if value is None else f"{format_number(value * 100, locale)} %"
