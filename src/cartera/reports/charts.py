@@ -33,20 +33,42 @@ class Series:
 
 
 def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values from at most `low` to at least `high`: the top tick is never below
+    the highest value, so no bar or line rises past the axis (into the title)."""
     if math.isclose(low, high):
-        high = low + 1 if low >= 0 else 0
-        low = min(low, 0)
+        low, high = min(low, 0.0), max(high, 0.0)
+        if math.isclose(low, high):  # all zero: an axis of 0 and 1, not 0, 0.25, 0.5…
+            return [low, low + 1]
     span = high - low
     raw = span / max(count - 1, 1)
-    magnitude = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     first = math.floor(low / step) * step
-    ticks = []
-    value = first
-    while value <= high + step * 0.5:
-        ticks.append(round(value, 10))
-        value += step
-    return ticks
+    # Ticks counted, not accumulated: a sum of steps drifts and may stop short of `high`.
+    count = math.ceil((high - first) / step - 1e-9) + 1
+    digits = max(0, 2 - math.floor(math.log10(step)))
+    return [round(first + n * step, digits) for n in range(count)]
+
+
+def _axis(
+    values: Sequence[float], value_format: Callable[[Number], str]
+) -> tuple[list[float], list[str]]:
+    """Ticks covering `values` (and 0) and their labels; when the format would write two
+    ticks alike (0, 0, 1 for counts), only the lowest and highest are kept."""
+    ticks = _nice_ticks(min([*values, 0.0]), max([*values, 0.0]))
+    labels = [value_format(t) for t in ticks]
+    if len(set(labels)) < len(labels):
+        ticks, labels = [ticks[0], ticks[-1]], [labels[0], labels[-1]]
+    return ticks, labels
+
+
+def _x_label(x: float, y: float, label: str, width: int, right: int) -> str:
+    """A label under the x axis, centred, unless it would run past the chart's right edge."""
+    if x + 3.5 * len(label) > width - 2:
+        anchor, x = "end", min(x, width - 2.0)
+    else:
+        anchor = "middle"
+    return f'<text x="{x:.1f}" y="{y}" text-anchor="{anchor}" class="axis">{escape(label)}</text>'
 
 
 def _marker(kind: str, x: float, y: float, colour: str, title: str) -> str:
@@ -79,7 +101,7 @@ def line_chart(
         return mark_safe(f'<p class="chart-empty">{escape(title)}: –</p>')
     left, right, top, bottom = 64, 12, 28, 34
     plot_w, plot_h = width - left - right, height - top - bottom
-    ticks = _nice_ticks(min([*values, 0.0]), max(values))
+    ticks, tick_labels = _axis(values, value_format)
     low, high = ticks[0], ticks[-1]
     span = (high - low) or 1
 
@@ -94,20 +116,17 @@ def line_chart(
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>',
     ]
-    for tick in ticks:
+    for tick, tick_label in zip(ticks, tick_labels, strict=True):
         y = y_at(tick)
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="gridline"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="axis">'
-            f"{escape(value_format(tick))}</text>"
+            f"{escape(tick_label)}</text>"
         )
     every = max(1, math.ceil(len(labels) / 8))
     for i, label in enumerate(labels):
         if i % every == 0 or i == len(labels) - 1:
-            parts.append(
-                f'<text x="{x_at(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-                f'class="axis">{escape(label)}</text>'
-            )
+            parts.append(_x_label(x_at(i), height - bottom + 16, label, width, right))
     for n, s in enumerate(series):
         colour, dash, marker = STYLES[n % len(STYLES)]
         points = [
@@ -176,7 +195,7 @@ def bar_chart(
         return mark_safe(f'<p class="chart-empty">{escape(title)}: –</p>')
     left, right, top, bottom = 72, 12, 28, 40
     plot_w, plot_h = width - left - right, height - top - bottom
-    ticks = _nice_ticks(min([*values, 0.0]), max([*values, 0.0]))
+    ticks, tick_labels = _axis(values, value_format)
     low, high = ticks[0], ticks[-1]
     span = (high - low) or 1
 
@@ -193,12 +212,12 @@ def bar_chart(
         '<line x1="0" y1="0" x2="0" y2="6" stroke="#c0504d" stroke-width="3"/></pattern></defs>',
         f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>',
     ]
-    for tick in ticks:
+    for tick, tick_label in zip(ticks, tick_labels, strict=True):
         y = y_at(tick)
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="gridline"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="axis">'
-            f"{escape(value_format(tick))}</text>"
+            f"{escape(tick_label)}</text>"
         )
     zero = y_at(0.0)
     fills = ("#1f4e79", "url(#hatch)", "#4f7f3a", "#7f6000")
@@ -216,10 +235,7 @@ def bar_chart(
                 f'stroke="#333" stroke-width="0.3"><title>{escape(s.name)} · {escape(label)}: '
                 f"{escape(value_format(v))}</title></rect>"
             )
-        parts.append(
-            f'<text x="{left + group * (i + 0.5):.1f}" y="{height - bottom + 14}" '
-            f'text-anchor="middle" class="axis">{escape(label)}</text>'
-        )
+        parts.append(_x_label(left + group * (i + 0.5), height - bottom + 14, label, width, right))
     if len(series) > 1:
         x = left
         for n, s in enumerate(series):

@@ -467,8 +467,12 @@ def _compact(value: float | int | Decimal, scope: Scope) -> str:
 
     from cartera.core.money import from_minor
 
+    # Compact forms are words ("10 mil M", "10B"): in the page's language, with the
+    # creditor's country's separators when that language is the country's.
+    language = (get_language() or "es").split("-")[0]
+    locale = scope.locale if scope.locale.split("_")[0] == language else language
     return format_compact_decimal(
-        from_minor(int(value), scope.currency), locale=scope.locale, fraction_digits=1
+        from_minor(int(value), scope.currency), locale=locale, fraction_digits=1
     )
 
 
