@@ -81,6 +81,11 @@ class Command(BaseCommand):
                 "did not authorize SMS or WhatsApp)"
             )
         strategy_defaults_ensure(creditor=creditor, actor=actor)
+        # The collectors and their assignment rule before the run: the run hands them the
+        # accounts and its snapshot of the day (the reports by collector) records who holds what.
+        new_users = demo_users_ensure(creditor)
+        if new_users:
+            self.stdout.write(f"demo users created: {', '.join(new_users)}")
         try:
             run = run_execute(creditor=creditor, as_of=as_of, actor=actor)
         except RunRefused as exc:
@@ -93,9 +98,6 @@ class Command(BaseCommand):
                 + (" (already ran today)" if run.already_ran else "")
                 + (f"; actions: {actions}" if actions else "")
             )
-        new_users = demo_users_ensure(creditor)
-        if new_users:
-            self.stdout.write(f"demo users created: {', '.join(new_users)}")
         report = aging_report(creditors=[creditor], as_of=as_of)
         for total in report.totals:
             overdue = total.total - total.amounts["current"]
