@@ -12,6 +12,10 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ES = {
+    "No balance of the last bucket was written off in these %(window)s months: every loss rate is 0 %% and the provision is zero. Record the write-offs (castigos) of the history, or widen the window.": (
+        "Ningún saldo del último tramo se castigó en estos %(window)s meses: toda tasa de pérdida "
+        "es 0 %% y la provisión es cero. Registre los castigos del historial o amplíe la ventana."
+    ),
     "net of the prior payments and their identifications (minor units)": (
         "neto de los pagos previos y sus identificaciones (unidades mínimas)"
     ),

@@ -239,3 +239,10 @@ def test_bad_input_gets_a_message_not_an_error(client, auditor, history, setting
     assert response.status_code == 200
     text = response.content.decode()
     assert "YYYY-MM-DD" in text and ("factor" in text.lower())
+
+
+def test_a_provision_without_write_offs_says_why_it_is_zero(client, auditor):
+    client.force_login(auditor)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("reports:provision") + QUERY + "&window=3").content.decode()
+    assert "No balance of the last bucket was written off in these 3 months" in page

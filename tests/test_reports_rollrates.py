@@ -211,3 +211,22 @@ def test_provision_matrix_from_the_portfolio(portfolio):
     assert cop.expected_loss == 5_250
     assert provision.as_json()["currencies"][0]["expected_loss"] == "52.50"
     assert provision.months_used == [(JAN, FEB), (FEB, MAR)]
+
+
+def test_the_provision_page_gives_no_zero_warning_when_write_offs_feed_it(client, portfolio):
+    from django.contrib.auth.models import Group, User
+    from django.urls import reverse
+
+    from cartera.core.roles import roles_ensure
+    from cartera.portfolio.models import Membership
+
+    roles_ensure()
+    user = User.objects.create_user("jefa", password="x-secret-1")
+    user.groups.add(Group.objects.get(name="supervisor"))
+    Membership.objects.create(user=user, creditor=portfolio)
+    client.force_login(user)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("reports:provision") + "?as_of=2026-03-31&window=2&factor=1.2")
+    text = page.content.decode()
+    assert page.status_code == 200 and "52,50" in text
+    assert "was written off in these" not in text
