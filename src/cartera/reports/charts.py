@@ -125,7 +125,9 @@ def line_chart(
         )
     every = max(1, math.ceil(len(labels) / 8))
     for i, label in enumerate(labels):
-        if i % every == 0 or i == len(labels) - 1:
+        last = len(labels) - 1
+        # Every `every`-th label, and the last one, without one crowding it from the left.
+        if i == last or (i % every == 0 and last - i >= max(every, 2) * 0.75):
             parts.append(_x_label(x_at(i), height - bottom + 16, label, width, right))
     for n, s in enumerate(series):
         colour, dash, marker = STYLES[n % len(STYLES)]

@@ -1,0 +1,75 @@
+"""The report pages in a real browser, on a laptop's screen: a supervisor reads the KPIs,
+drills from a figure to its documents and exports it; a collector reaches none of it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+
+from tests.e2e.browsing import log_in
+from tests.workdesk_support import person, portfolio_build
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def office(transactional_db, creditor, load, write_file):
+    team = {
+        "cobradora": person("cobradora", "collector", creditor),
+        "supervisora": person("supervisora", "supervisor", creditor),
+    }
+    portfolio_build(
+        creditor=creditor,
+        load=load,
+        write_file=write_file,
+        debtors=30,
+        collectors=[team["cobradora"]],
+        as_of=timezone.localdate(),
+    )
+    return team
+
+
+def _fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_a_supervisor_reads_drills_down_and_exports_on_a_laptop(new_page, office, shot):
+    page = new_page()
+    page.set_viewport_size({"width": 1024, "height": 800})
+    log_in(page, "supervisora")
+
+    page.goto("/reports/")
+    assert _fits_the_screen(page)  # tiles, charts and the aging table stay in their cards
+    tile = page.locator(".kpi-tiles a.tile").first
+    amount = tile.locator(".value").inner_text()
+    assert re.fullmatch(r"-?\$[\d.]+,\d\d", amount)  # es_CO, whole on one line
+    box = tile.locator(".value").bounding_box()
+    assert box is not None and box["height"] < 40
+    # Only the section the user is in is marked as current in the menu.
+    assert page.locator("nav.primary [aria-current=page]").count() == 1
+    shot(page, "reports-dashboard-1024")
+
+    tile.click()
+    page.wait_for_url(re.compile(r"/reports/documents/"))
+    assert page.locator("table tbody tr").count() > 0
+    with page.expect_download() as download:
+        page.get_by_role("link", name="XLSX").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+
+    page.goto("/reports/aging/?by=collector")
+    assert _fits_the_screen(page)
+    first = page.locator("table.wrap-head tbody tr th").first
+    before = first.bounding_box()
+    page.evaluate("document.querySelector('table.wrap-head').parentElement.scrollLeft = 2000")
+    after = first.bounding_box()
+    assert before and after and after["x"] == before["x"]  # the row's name stays in view
+
+
+def test_a_collector_gets_no_report(new_page, office):
+    page = new_page()
+    log_in(page, "cobradora")
+    assert page.get_by_role("link", name=re.compile("^(Informes|Reports)$")).count() == 0
+    response = page.goto("/reports/productivity/")
+    assert response is not None and response.status == 403
