@@ -128,6 +128,18 @@ def test_drill_down_from_a_figure_lists_its_documents(client, auditor, history):
     recovered = client.get(base + "&figure=recovered").content.decode()
     assert "INV-A" in recovered and "PN-G" in recovered and "INV-D" not in recovered
     assert "700,00" in recovered
+    # Its export has the page's columns: no days past due for money recovered in a period.
+    sheet = load_workbook(io.BytesIO(client.get(base + "&figure=recovered&export=xlsx").content))
+    rows = list(sheet.active.iter_rows(values_only=True))
+    assert rows and not any(
+        "Días de mora" in str(v) or "Days past due" in str(v) for r in rows for v in r
+    )
+    opened = load_workbook(io.BytesIO(client.get(base + "&figure=ar_end&export=xlsx").content))
+    assert any(
+        "Días de mora" in str(v) or "Days past due" in str(v)
+        for r in opened.active.iter_rows(values_only=True)
+        for v in r
+    )
 
 
 def test_drill_down_has_a_fixed_number_of_queries(

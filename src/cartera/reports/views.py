@@ -592,18 +592,13 @@ def documents(request: HttpRequest) -> HttpResponse:
 
             label = dimension_labels(by, [key]).get(key) or _("none")
             title += f" · {label}"
+    show_dpd = figure in ("open", "current", "overdue")
     if fmt:
-        sheet = Sheet(
-            title,
-            [
-                Col(_("Document")),
-                Col(_("Kind")),
-                Col(_("Debtor")),
-                Col(_("Due date"), "date"),
-                Col(_("Days past due"), "int"),
-                Col(amount_label, "money"),
-            ],
-        )
+        # The export has the page's columns: days past due only for balances at a date.
+        columns = [Col(_("Document")), Col(_("Kind")), Col(_("Debtor")), Col(_("Due date"), "date")]
+        if show_dpd:
+            columns.append(Col(_("Days past due"), "int"))
+        sheet = Sheet(title, [*columns, Col(amount_label, "money")])
         # An export holds every row (up to EXPORT_ROWS), not a page.
         sheet.rows = [
             [
@@ -611,7 +606,7 @@ def documents(request: HttpRequest) -> HttpResponse:
                 _kind_label(r.kind),
                 r.debtor,
                 r.due_date,
-                r.days_past_due,
+                *([r.days_past_due] if show_dpd else []),
                 scope.money(r.amount),
             ]
             for r in rows
@@ -643,7 +638,7 @@ def documents(request: HttpRequest) -> HttpResponse:
         pages=_pages(total),
         amount_label=amount_label,
         page_query=scope.query(**extra),
-        show_dpd=figure in ("open", "current", "overdue"),
+        show_dpd=show_dpd,
         kinds=_kind_labels(),
     )
 
