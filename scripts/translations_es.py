@@ -12,6 +12,18 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ES = {
+    "%(date)s has not come yet for this creditor: showing today, %(today)s.": (
+        "El %(date)s aún no llega para este acreedor: se muestra hoy, %(today)s."
+    ),
+    "%(creditor)s has nothing in %(currency)s: showing %(base)s.": (
+        "%(creditor)s no tiene nada en %(currency)s: se muestra %(base)s."
+    ),
+    "Not found": "No encontrado",
+    "What you asked for does not exist, or it belongs to a creditor you may not see.": (
+        "Lo que pidió no existe o pertenece a un acreedor que usted no puede ver."
+    ),
+    "Back to the start": "Volver al inicio",
+    "Not allowed": "No permitido",
     "No balance of the last bucket was written off in these %(window)s months: every loss rate is 0 %% and the provision is zero. Record the write-offs (castigos) of the history, or widen the window.": (
         "Ningún saldo del último tramo se castigó en estos %(window)s meses: toda tasa de pérdida "
         "es 0 %% y la provisión es cero. Registre los castigos del historial o amplíe la ventana."

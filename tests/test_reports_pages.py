@@ -258,3 +258,25 @@ def test_a_provision_without_write_offs_says_why_it_is_zero(client, auditor):
     client.cookies["django_language"] = "en"
     page = client.get(reverse("reports:provision") + QUERY + "&window=3").content.decode()
     assert "No balance of the last bucket was written off in these 3 months" in page
+
+
+def test_an_unknown_creditor_answers_a_page_of_the_app_in_its_language(client, auditor):
+    client.force_login(auditor)
+    for query in ("?creditor=999999", "?creditor=abc"):
+        response = client.get(reverse("reports:dashboard") + query)
+        page = response.content.decode()
+        assert response.status_code == 404
+        assert "No encontrado" in page and "Cerrar sesión" in page  # Spanish, with the menu
+    client.cookies["django_language"] = "en"
+    assert "Not found" in client.get(reverse("reports:aging") + "?creditor=999999").content.decode()
+
+
+def test_a_future_date_or_a_currency_the_creditor_lacks_is_said_not_silently_replaced(
+    client, auditor
+):
+    client.force_login(auditor)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("reports:dashboard") + "?as_of=2099-01-01").content.decode()
+    assert "2099-01-01 has not come yet for this creditor: showing today" in page
+    page = client.get(reverse("reports:dashboard") + "?currency=JPY").content.decode()
+    assert "has nothing in JPY: showing COP" in page

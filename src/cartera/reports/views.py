@@ -137,7 +137,7 @@ def _scope(request: HttpRequest, *, default_days: int = 90) -> Scope:
             creditor = next(c for c in creditors if c.pk == int(wanted))
         except (StopIteration, ValueError) as exc:
             raise Http404(_("No such creditor")) from exc
-    as_of = _creditor_today(creditor)
+    today = as_of = _creditor_today(creditor)
     text = request.GET.get("as_of")
     if text:
         try:
@@ -147,13 +147,27 @@ def _scope(request: HttpRequest, *, default_days: int = 90) -> Scope:
                 request,
                 _("“%(text)s” is not a date as YYYY-MM-DD: showing today.") % {"text": text},
             )
+        if as_of > today:
+            # A future date's figures would only repeat today's balances as if time had passed.
+            messages.warning(
+                request,
+                _("%(date)s has not come yet for this creditor: showing today, %(today)s.")
+                % {"date": as_of.isoformat(), "today": today.isoformat()},
+            )
+            as_of = today
+    currency_text = request.GET.get("currency")
     # The creditor's currencies (the base one first), for the currency switch.
     currencies = sorted(
         _currencies_of(creditor) | {creditor.currency},
         key=lambda c: (c != creditor.currency, c),
     )
-    currency = request.GET.get("currency") or creditor.currency
+    currency = currency_text or creditor.currency
     if currency not in currencies:
+        messages.warning(
+            request,
+            _("%(creditor)s has nothing in %(currency)s: showing %(base)s.")
+            % {"creditor": creditor.name, "currency": currency, "base": creditor.currency},
+        )
         currency = creditor.currency
     return Scope(
         creditors=creditors,
