@@ -276,14 +276,16 @@ def test_the_ledger_bucket_totals_and_the_open_list_equal_the_definition(book):
             rows = [v for (_d, c), v in expected.items() if c == currency]
             ar = sum(sum(a.values()) + credits for a, credits, _n in rows)
             assert (totals[currency].ar if currency in totals else 0) == ar, (day, currency)
-            listed, count = open_documents(
+            listed, count, whole = open_documents(
                 creditor_ids=[book.pk], as_of=day, currency=currency, page_size=2
             )
-            everything, _count = open_documents(
+            everything, _count, _whole = open_documents(
                 creditor_ids=[book.pk], as_of=day, currency=currency, page_size=100
             )
             documents = sum(n for _a, _c, n in rows)
             assert count == len(everything) >= documents
+            # A page of the list says what the whole list adds up to.
+            assert whole == sum(r.amount for r in everything)
             assert listed == everything[:2]
             assert [r.amount for r in everything] == sorted(
                 (r.amount for r in everything), reverse=True
@@ -291,7 +293,7 @@ def test_the_ledger_bucket_totals_and_the_open_list_equal_the_definition(book):
 
 
 def test_sales_drill_down_by_hand(history):
-    rows, total = sales_documents(
+    rows, total, _whole = sales_documents(
         creditor_ids=[history.pk], first=D(2026, 3, 2), last=D(2026, 3, 31), currency="COP"
     )
     # INV-C, INV-D and the installment INS-F were issued in the period; not the credit note.
@@ -301,7 +303,7 @@ def test_sales_drill_down_by_hand(history):
         ("INV-D", 40000, "Dos"),
         ("INS-F", 30000, "Tres"),
     ]
-    second, total = sales_documents(
+    second, total, _whole = sales_documents(
         creditor_ids=[history.pk],
         first=D(2026, 3, 2),
         last=D(2026, 3, 31),
@@ -313,7 +315,7 @@ def test_sales_drill_down_by_hand(history):
 
 
 def test_recovered_drill_down_by_hand(history):
-    rows, total = recovered_documents(
+    rows, total, _whole = recovered_documents(
         creditor_ids=[history.pk],
         first=D(2026, 3, 2),
         last=D(2026, 3, 31),
@@ -323,7 +325,7 @@ def test_recovered_drill_down_by_hand(history):
     # P1 700 on INV-A (due 02-09) and P4 100 on PN-G (due 02-28); P2 paid INV-D, due later.
     assert total == 2
     assert [(r.number, r.amount) for r in rows] == [("INV-A", 70000), ("PN-G", 10000)]
-    everything, total = recovered_documents(
+    everything, total, _whole = recovered_documents(
         creditor_ids=[history.pk],
         first=D(2026, 3, 2),
         last=D(2026, 3, 31),
@@ -337,7 +339,7 @@ def test_recovered_drill_down_by_hand(history):
 
 
 def test_a_prior_payment_and_what_explains_it_cancel_in_the_recovered_list(book):
-    rows, _total = recovered_documents(
+    rows, _total, _whole = recovered_documents(
         creditor_ids=[book.pk],
         first=D(2026, 2, 16),
         last=D(2026, 2, 16),

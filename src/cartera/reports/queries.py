@@ -527,11 +527,12 @@ def open_documents(
     key: int | None = None,
     page: int = 1,
     page_size: int = 50,
-) -> tuple[list[DocumentRow], int]:
-    """The documents open at the end of `as_of` (in the given buckets), biggest first: one
-    query (the count rides along as a window function)."""
+) -> tuple[list[DocumentRow], int, int]:
+    """The documents open at the end of `as_of` (in the given buckets), biggest first, with
+    how many they are and what they add up to: one query (the count and the sum ride along as
+    window functions)."""
     if not creditor_ids:
-        return [], 0
+        return [], 0, 0
     balances, params = balances_cte(creditor_ids, as_of)
     case, case_params = bucket_case("b.due_date", as_of)
     wanted = list(buckets) if buckets is not None else list(range(CREDIT_BUCKET + 1))
@@ -552,12 +553,13 @@ def open_documents(
             WHERE b.balance <> 0 AND b.currency = %s {dimension}
         ),
         page AS (
-            SELECT x.id, x.debtor_id, x.due_date, x.balance, COUNT(*) OVER () AS total
+            SELECT x.id, x.debtor_id, x.due_date, x.balance, COUNT(*) OVER () AS total,
+                   SUM(x.balance) OVER () AS whole
             FROM x WHERE x.bucket IN ({marks(wanted)})
             ORDER BY x.balance DESC, x.id LIMIT %s OFFSET %s
         )
         SELECT page.id, d.number, d.kind, page.debtor_id, db.name, page.due_date, page.balance,
-               page.total
+               page.total, page.whole
         FROM page JOIN portfolio_document d ON d.id = page.id
         JOIN portfolio_debtor db ON db.id = page.debtor_id
         ORDER BY page.balance DESC, page.id
@@ -568,21 +570,25 @@ def open_documents(
         [*params, *case_params, currency, *d_params, *wanted, page_size, (page - 1) * page_size],
     )
     # Past the last page the count is unknown: the page says "nothing here" either way.
-    total = int(rows[0][7]) if rows else 0
-    return [
-        DocumentRow(
-            id=r[0],
-            number=r[1],
-            kind=r[2],
-            debtor_id=r[3],
-            debtor=r[4],
-            due_date=as_date(r[5]),
-            amount=int(r[6]),
-            currency=currency,
-            days_past_due=(as_of - as_date(r[5])).days,
-        )
-        for r in rows
-    ], total
+    total, whole = (int(rows[0][7]), int(rows[0][8])) if rows else (0, 0)
+    return (
+        [
+            DocumentRow(
+                id=r[0],
+                number=r[1],
+                kind=r[2],
+                debtor_id=r[3],
+                debtor=r[4],
+                due_date=as_date(r[5]),
+                amount=int(r[6]),
+                currency=currency,
+                days_past_due=(as_of - as_date(r[5])).days,
+            )
+            for r in rows
+        ],
+        total,
+        whole,
+    )
 
 
 def sales_documents(
@@ -593,10 +599,10 @@ def sales_documents(
     currency: str,
     page: int = 1,
     page_size: int = 50,
-) -> tuple[list[DocumentRow], int]:
+) -> tuple[list[DocumentRow], int, int]:
     """The documents whose issue counts as sales from `first` to `last` (both included)."""
     if not creditor_ids:
-        return [], 0
+        return [], 0, 0
     page = max(1, page)
     # Counted, sorted and cut to the page first (the entries come from the ledger's covering
     # index); only the page's rows get their numbers and names.
@@ -609,20 +615,26 @@ def sales_documents(
                   AND e.currency = %s AND {not_prior()} AND {sales_condition()}
             ),
             page AS (
-                SELECT s.id, s.amount, COUNT(*) OVER () AS total FROM s
+                SELECT s.id, s.amount, COUNT(*) OVER () AS total, SUM(s.amount) OVER () AS whole
+                FROM s
                 ORDER BY s.amount DESC, s.id LIMIT %s OFFSET %s
             )
             SELECT d.id, d.number, d.kind, d.debtor_id, db.name, d.due_date, page.amount,
-                   page.total
+                   page.total, page.whole
             FROM page JOIN portfolio_document d ON d.id = page.id
             JOIN portfolio_debtor db ON db.id = d.debtor_id
             ORDER BY page.amount DESC, page.id""",
         [*creditor_ids, first, last, currency, page_size, (page - 1) * page_size],
     )
-    total = int(rows[0][7]) if rows else 0
-    return [
-        DocumentRow(r[0], r[1], r[2], r[3], r[4], as_date(r[5]), int(r[6]), currency) for r in rows
-    ], total
+    total, whole = (int(rows[0][7]), int(rows[0][8])) if rows else (0, 0)
+    return (
+        [
+            DocumentRow(r[0], r[1], r[2], r[3], r[4], as_date(r[5]), int(r[6]), currency)
+            for r in rows
+        ],
+        total,
+        whole,
+    )
 
 
 def recovered_documents(
@@ -634,12 +646,12 @@ def recovered_documents(
     currency: str,
     page: int = 1,
     page_size: int = 50,
-) -> tuple[list[DocumentRow], int]:
+) -> tuple[list[DocumentRow], int, int]:
     """Documents due before `due_before` and the money applied to each from `first` to
     `last`: the recovery rate's numerator, document by document. Without `due_before`, every
     document that received money: what came in (the back-test's "actual")."""
     if not creditor_ids:
-        return [], 0
+        return [], 0, 0
     page = max(1, page)
     due, due_params = ("AND d.due_date < %s", [due_before]) if due_before else ("", [])
     # The money is netted per document: entries from the ledger's covering index, a balance
@@ -662,22 +674,27 @@ def recovered_documents(
                 HAVING SUM(amount) <> 0
             ),
             page AS (
-                SELECT g.id, g.applied, COUNT(*) OVER () AS total
+                SELECT g.id, g.applied, COUNT(*) OVER () AS total, SUM(g.applied) OVER () AS whole
                 FROM g JOIN portfolio_document d ON d.id = g.id
                 WHERE 1 = 1 {due}
                 ORDER BY g.applied DESC, g.id LIMIT %s OFFSET %s
             )
             SELECT d.id, d.number, d.kind, d.debtor_id, db.name, d.due_date, page.applied,
-                   page.total
+                   page.total, page.whole
             FROM page JOIN portfolio_document d ON d.id = page.id
             JOIN portfolio_debtor db ON db.id = d.debtor_id
             ORDER BY page.applied DESC, page.id""",
         [*money_params, *due_params, page_size, (page - 1) * page_size],
     )
-    total = int(rows[0][7]) if rows else 0
-    return [
-        DocumentRow(r[0], r[1], r[2], r[3], r[4], as_date(r[5]), int(r[6]), currency) for r in rows
-    ], total
+    total, whole = (int(rows[0][7]), int(rows[0][8])) if rows else (0, 0)
+    return (
+        [
+            DocumentRow(r[0], r[1], r[2], r[3], r[4], as_date(r[5]), int(r[6]), currency)
+            for r in rows
+        ],
+        total,
+        whole,
+    )
 
 
 def dimension_labels(by: str, keys: Iterable[int | None]) -> dict[int | None, str]:

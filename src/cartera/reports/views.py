@@ -528,7 +528,7 @@ def documents(request: HttpRequest) -> HttpResponse:
     page, size = (1, EXPORT_ROWS) if fmt else (scope.page, PAGE_SIZE)
     as_of = scope.as_of
     if figure == "sales":
-        rows, total = sales_documents(
+        rows, total, whole = sales_documents(
             creditor_ids=scope.ids,
             first=first,
             last=scope.as_of,
@@ -542,7 +542,7 @@ def documents(request: HttpRequest) -> HttpResponse:
         # Money applied in a span of days (a week of the forecast's back-test).
         applied_first = _date_param(request, "from", first)
         applied_last = _date_param(request, "to", scope.as_of)
-        rows, total = recovered_documents(
+        rows, total, whole = recovered_documents(
             creditor_ids=scope.ids,
             first=applied_first,
             last=applied_last,
@@ -557,7 +557,7 @@ def documents(request: HttpRequest) -> HttpResponse:
         }
         amount_label = _("Applied")
     elif figure == "recovered":
-        rows, total = recovered_documents(
+        rows, total, whole = recovered_documents(
             creditor_ids=scope.ids,
             first=first,
             last=scope.as_of,
@@ -583,7 +583,7 @@ def documents(request: HttpRequest) -> HttpResponse:
         else:
             buckets = None
         figure = figure if figure in ("open", "current", "overdue") else "open"
-        rows, total = open_documents(
+        rows, total, whole = open_documents(
             creditor_ids=scope.ids,
             as_of=as_of,
             currency=scope.currency,
@@ -649,6 +649,7 @@ def documents(request: HttpRequest) -> HttpResponse:
         title=title,
         rows=rows,
         total=total,
+        whole=whole,
         pages=_pages(total),
         amount_label=amount_label,
         page_query=scope.query(**extra),
