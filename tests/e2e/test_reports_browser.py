@@ -73,3 +73,22 @@ def test_a_collector_gets_no_report(new_page, office):
     assert page.get_by_role("link", name=re.compile("^(Informes|Reports)$")).count() == 0
     response = page.goto("/reports/productivity/")
     assert response is not None and response.status == 403
+
+
+def test_switching_creditor_shows_its_own_currency(new_page, office, actor):
+    from cartera.portfolio.models import Membership
+    from cartera.portfolio.services import creditor_create
+
+    other = creditor_create(
+        code="MXA", name="Mexicana S.A.", country="MX", currency="MXN", actor=actor
+    )
+    Membership.objects.create(user=office["supervisora"], creditor=other)
+    page = new_page()
+    log_in(page, "supervisora")
+    page.goto("/reports/")
+    page.locator("#r-creditor").select_option(str(other.pk))
+    assert page.locator("#r-currency").is_disabled()  # its currencies come with its page
+    page.locator("form.report-filters button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "Mexicana S.A. · MXN" in page.locator(".page-head").inner_text()
+    assert page.locator(".notice").count() == 0  # no currency it lacks was asked for
