@@ -1199,7 +1199,7 @@ ES = {
     "Open balance": "Saldo abierto",
     "Sales from %(first)s to %(last)s": "Ventas del %(first)s al %(last)s",
     "Amount issued": "Valor emitido",
-    "Money applied from %(first)s to %(last)s to documents overdue on %(start)s": "Dinero aplicado del %(first)s al %(last)s a documentos vencidos el %(start)s",
+    "Money applied from %(first)s to %(last)s to documents overdue on %(start)s": "Dinero aplicado del %(first)s al %(last)s a documentos vencidos al %(start)s",
     "Documents open at the end of %(date)s": "Documentos abiertos al cierre del %(date)s",
     "Documents not yet due at the end of %(date)s": "Documentos aún no vencidos al cierre del %(date)s",
     "Documents overdue at the end of %(date)s": "Documentos vencidos al cierre del %(date)s",

@@ -604,7 +604,7 @@ def documents(request: HttpRequest) -> HttpResponse:
         if by:
             from cartera.reports.queries import dimension_labels
 
-            label = dimension_labels(by, [key]).get(key) or _("none")
+            label = dimension_labels(by, [key]).get(key) or _nobody(by)
             title += f" · {label}"
     show_dpd = figure in ("open", "current", "overdue")
     if fmt:
@@ -675,7 +675,7 @@ def aging(request: HttpRequest) -> HttpResponse:
     rows: list[dict[str, Any]] = [
         {
             "key": "none" if line.key is None else line.key,
-            "label": labels.get(line.key) or _("none"),
+            "label": labels.get(line.key) or _nobody(by),
             "line": line,
         }
         for line in lines
@@ -728,6 +728,12 @@ def aging(request: HttpRequest) -> HttpResponse:
         chart=chart,
         by_query=scope.query(by=by),
     )
+
+
+def _nobody(by: str) -> str:
+    """The row of accounts without a collector (or a segment, a stage), named alike on every
+    report."""
+    return _("nobody (unassigned accounts)") if by == "collector" else _("none")
 
 
 def _dimension_name(by: str) -> str:
@@ -1255,7 +1261,7 @@ def productivity(request: HttpRequest) -> HttpResponse:
         totals = Sheet(_("Collectors"), [columns[0], *columns[2:]])
         by_day = Sheet(_("By day"), columns)
         for row in report.rows:
-            name = row.name or _("nobody")
+            name = row.name or _nobody("collector")
             t = row.total
             totals.rows.append(
                 [

@@ -316,9 +316,18 @@ class Command(BaseCommand):
                 ]
                 for w in block.weeks
             ]
-            rows.append(["", "", "TOTAL", "", "", money(block.total, c, locale)])
+            rows.append(
+                [
+                    "",
+                    "",
+                    "TOTAL",
+                    money(sum(w.documents for w in block.weeks), c, locale),
+                    money(sum(w.promises for w in block.weeks), c, locale),
+                    money(block.total, c, locale),
+                ]
+            )
             self._table(
-                [_("week"), _("from"), _("to"), _("documents"), _("promises"), _("total")],
+                [_("week"), _("from"), _("until"), _("documents"), _("promises"), _("total")],
                 rows,
                 3,
             )
