@@ -280,3 +280,13 @@ def test_a_future_date_or_a_currency_the_creditor_lacks_is_said_not_silently_rep
     assert "2099-01-01 has not come yet for this creditor: showing today" in page
     page = client.get(reverse("reports:dashboard") + "?currency=JPY").content.decode()
     assert "has nothing in JPY: showing COP" in page
+
+
+def test_the_aging_export_ends_with_the_pages_total_line(client, auditor, history):
+    client.force_login(auditor)
+    response = client.get(reverse("reports:aging") + QUERY + "&export=csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header, body, last = rows[0], rows[1:-1], rows[-1]
+    assert last[0] == "Total" and body
+    for column in range(1, len(header)):
+        assert Decimal(last[column]) == sum(Decimal(r[column] or 0) for r in body), header[column]

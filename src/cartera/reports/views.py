@@ -351,6 +351,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if kpis is not None:
         tiles = [
             {
+                # CEI starts from it: shown beside the figures it explains.
+                "label": _("AR at the start"),
+                "value": format_minor(kpis.ar_start, scope.currency, scope.locale),
+                "spark": charts.sparkline(amounts("ar_start"), title=_("AR at the start")),
+            },
+            {
                 "label": _("AR at the end"),
                 "value": format_minor(kpis.ar_end, scope.currency, scope.locale),
                 "spark": charts.sparkline(amounts("ar_end"), title=_("AR at the end")),
@@ -699,6 +705,16 @@ def aging(request: HttpRequest) -> HttpResponse:
                 aging_line.documents,
             ]
             sheet.rows.append(cells)
+        if rows:  # the page's total line, in the export too
+            sheet.rows.append(
+                [
+                    _("Total"),
+                    *[scope.money(v) for v in total],
+                    scope.money(sum(total[:CREDIT_BUCKET])),
+                    scope.money(sum(total)),
+                    sum(row["line"].documents for row in rows),
+                ]
+            )
         return respond(
             [sheet],
             fmt=fmt,
