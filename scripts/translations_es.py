@@ -12,6 +12,11 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ES = {
+    "days": "días",
+    "months": "meses",
+    "“%(text)s” is not a number of %(what)s from %(low)s to %(high)s: showing %(n)s.": (
+        "“%(text)s” no es un número de %(what)s entre %(low)s y %(high)s: se muestra %(n)s."
+    ),
     "%(date)s has not come yet for this creditor: showing today, %(today)s.": (
         "El %(date)s aún no llega para este acreedor: se muestra hoy, %(today)s."
     ),

@@ -290,3 +290,19 @@ def test_the_aging_export_ends_with_the_pages_total_line(client, auditor, histor
     assert last[0] == "Total" and body
     for column in range(1, len(header)):
         assert Decimal(last[column]) == sum(Decimal(r[column] or 0) for r in body), header[column]
+
+
+@pytest.mark.parametrize(
+    ("page", "query", "said"),
+    [
+        ("dashboard", "days=0", "“0” is not a number of days from 1 to 3650: showing 1."),
+        ("dashboard", "days=abc", "“abc” is not a number of days from 1 to 3650: showing 90."),
+        ("provision", "window=0", "“0” is not a number of months from 1 to 36: showing 1."),
+        ("rollrates", "months=99", "“99” is not a number of months from 1 to 36: showing 36."),
+    ],
+)
+def test_a_number_out_of_range_is_said_not_silently_replaced(client, auditor, page, query, said):
+    client.force_login(auditor)
+    client.cookies["django_language"] = "en"
+    text = client.get(reverse(f"reports:{page}") + f"?{query}").content.decode()
+    assert said.replace("“", "&ldquo;").replace("”", "&rdquo;") in text or said in text

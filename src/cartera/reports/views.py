@@ -126,6 +126,22 @@ def _int(value: Any, default: int, low: int, high: int) -> int:
     return max(low, min(high, number))
 
 
+def _count_param(
+    request: HttpRequest, name: str, label: str, default: int, low: int, high: int
+) -> int:
+    """A whole number from the query, within [low, high]; one that is not (days=0, abc) is
+    replaced, and the page says so and by what."""
+    text = request.GET.get(name)
+    number = _int(text, default, low, high)
+    if text and text.strip() != str(number):
+        messages.warning(
+            request,
+            _("“%(text)s” is not a number of %(what)s from %(low)s to %(high)s: showing %(n)s.")
+            % {"text": text, "what": label, "low": low, "high": high, "n": number},
+        )
+    return number
+
+
 def _scope(request: HttpRequest, *, default_days: int = 90) -> Scope:
     creditors = list(creditors_visible_to(request.user).order_by("code"))
     if not creditors:
@@ -175,7 +191,7 @@ def _scope(request: HttpRequest, *, default_days: int = 90) -> Scope:
         as_of=as_of,
         currency=currency,
         currencies=currencies,
-        days=_int(request.GET.get("days"), default_days, 1, 3650),
+        days=_count_param(request, "days", _("days"), default_days, 1, 3650),
         page=_int(request.GET.get("page"), 1, 1, 1_000_000),
     )
 
@@ -769,7 +785,7 @@ def rollrates(request: HttpRequest) -> HttpResponse:
     from cartera.reports.rollrates import SUMMARY, rollrates_compute
 
     scope = _scope(request)
-    months = _int(request.GET.get("months"), 12, 1, 36)
+    months = _count_param(request, "months", _("months"), 12, 1, 36)
     report = rollrates_compute(creditor_ids=scope.ids, as_of=scope.as_of, months=months)
     block = next((c for c in report.currencies if c.currency == scope.currency), None)
     chosen = None
@@ -939,7 +955,7 @@ def provision(request: HttpRequest) -> HttpResponse:
     from cartera.reports.provisions import provision_compute
 
     scope = _scope(request)
-    window = _int(request.GET.get("window"), 12, 1, 36)
+    window = _count_param(request, "window", _("months"), 12, 1, 36)
     factor_text = request.GET.get("factor") or "1"
     try:
         factor = Decimal(factor_text.replace(",", "."))
