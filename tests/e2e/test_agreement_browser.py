@@ -15,8 +15,8 @@ from cartera.negotiation.models import (
 )
 from cartera.portfolio.models import ContactPoint
 from cartera.portfolio.payments import payment_apply, payment_record
-from tests.e2e.browsing import log_in
-from tests.workdesk_support import accounts_of, person, portfolio_build
+from tests.e2e.browsing import log_in, office_build
+from tests.workdesk_support import accounts_of
 
 pytestmark = pytest.mark.slow
 
@@ -25,18 +25,12 @@ pytestmark = pytest.mark.slow
 def office(transactional_db, creditor, load, write_file, settings, tmp_path):
     """Acme with six debtors shared between two collectors, today's run done."""
     settings.CARTERA_HOME = tmp_path
-    team = {
-        "cobradora": person("cobradora", "collector", creditor),
-        "cobrador": person("cobrador", "collector", creditor),
-        "supervisora": person("supervisora", "supervisor", creditor),
-    }
-    portfolio_build(
-        creditor=creditor,
-        load=load,
-        write_file=write_file,
+    team = office_build(
+        creditor,
+        load,
+        write_file,
         debtors=6,
-        collectors=[team["cobradora"], team["cobrador"]],
-        as_of=timezone.localdate(),
+        collectors=("cobradora", "cobrador"),
     )
     ContactPoint.objects.filter(debtor__creditor=creditor).update(consent_call=True)
     return team

@@ -6,13 +6,12 @@ is credited in the books."""
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 from cartera.negotiation.models import Dispute, DisputeStatus
 from cartera.portfolio.integrity import integrity_problems
 from cartera.portfolio.models import Document
-from tests.e2e.browsing import log_in
-from tests.workdesk_support import accounts_of, person, portfolio_build
+from tests.e2e.browsing import log_in, office_build
+from tests.workdesk_support import accounts_of
 
 pytestmark = pytest.mark.slow
 
@@ -21,18 +20,7 @@ pytestmark = pytest.mark.slow
 def office(transactional_db, creditor, load, write_file, settings, tmp_path):
     """Acme with four debtors of one collector, today's run done; files under a fresh home."""
     settings.CARTERA_HOME = tmp_path
-    team = {
-        "cobradora": person("cobradora", "collector", creditor),
-        "supervisora": person("supervisora", "supervisor", creditor),
-    }
-    portfolio_build(
-        creditor=creditor,
-        load=load,
-        write_file=write_file,
-        debtors=4,
-        collectors=[team["cobradora"]],
-        as_of=timezone.localdate(),
-    )
+    team = office_build(creditor, load, write_file, debtors=4, collectors=("cobradora",))
     return team
 
 

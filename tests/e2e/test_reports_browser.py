@@ -6,29 +6,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.utils import timezone
 
-from tests.e2e.browsing import log_in
-from tests.workdesk_support import person, portfolio_build
+from tests.e2e.browsing import log_in, office_build
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def office(transactional_db, creditor, load, write_file):
-    team = {
-        "cobradora": person("cobradora", "collector", creditor),
-        "supervisora": person("supervisora", "supervisor", creditor),
-    }
-    portfolio_build(
-        creditor=creditor,
-        load=load,
-        write_file=write_file,
-        debtors=30,
-        collectors=[team["cobradora"]],
-        as_of=timezone.localdate(),
-    )
-    return team
+    """Acme with 30 debtors of one collector, today's run done."""
+    return office_build(creditor, load, write_file, debtors=30)
 
 
 def _fits_the_screen(page) -> bool:

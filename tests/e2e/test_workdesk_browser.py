@@ -12,8 +12,8 @@ from django.utils import timezone
 from cartera.portfolio.models import ContactPoint, Debtor
 from cartera.portfolio.services import creditor_create
 from cartera.strategy.models import Account
-from tests.e2e.browsing import log_in
-from tests.workdesk_support import person, portfolio_build
+from tests.e2e.browsing import log_in, office_build
+from tests.workdesk_support import person
 
 pytestmark = pytest.mark.slow
 
@@ -21,18 +21,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def office(transactional_db, creditor, load, write_file):
     """Acme with 30 debtors shared between two collectors, today's run done."""
-    team = {
-        "cobradora": person("cobradora", "collector", creditor),
-        "cobrador": person("cobrador", "collector", creditor),
-        "supervisora": person("supervisora", "supervisor", creditor),
-    }
-    portfolio_build(
-        creditor=creditor,
-        load=load,
-        write_file=write_file,
+    team = office_build(
+        creditor,
+        load,
+        write_file,
         debtors=30,
-        collectors=[team["cobradora"], team["cobrador"]],
-        as_of=timezone.localdate(),
+        collectors=("cobradora", "cobrador"),
     )
     ContactPoint.objects.filter(debtor__creditor=creditor).update(consent_call=True)
     return team
