@@ -311,8 +311,8 @@ def visible(response) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
 
 
-def test_the_productivity_page_links_every_figure(client, reader, worked):
-    ana, _beto = worked
+def test_the_productivity_page_links_every_figure(client, reader, worked, book):
+    ana, beto = worked
     client.force_login(reader)
     client.cookies["django_language"] = "en"
     response = client.get(reverse("reports:productivity") + QUERY)
@@ -334,6 +334,10 @@ def test_the_productivity_page_links_every_figure(client, reader, worked):
     assert export.status_code == 200
     assert client.get(items + "&figure=nope").status_code == 404
     assert client.get(items + "&figure=made&collector=x").status_code == 404
+    # A list with nothing in it still names a collector of this creditor.
+    Membership.objects.create(user=beto, creditor=book)
+    empty = client.get(items + f"&figure=promises&collector={beto.pk}&as_of=2026-01-31")
+    assert "Beto" in empty.content.decode()
 
 
 def test_the_lists_read_a_fixed_number_of_queries(client, reader, worked, book, write_file, load):
@@ -366,8 +370,8 @@ def test_the_lists_read_a_fixed_number_of_queries(client, reader, worked, book, 
     many = [_counted(client, url + "&page=2") for url in urls[:-1]]
     many.append(_counted(client, urls[-1]))
     assert many == few
-    # Two of them check the role (the user's groups and permissions).
-    assert max(few[:-1]) <= 10 and few[-1] <= 18
+    # Two of them check the role (the user's groups and permissions), one names the collector.
+    assert max(few[:-1]) <= 11 and few[-1] <= 18
 
 
 def test_another_creditors_user_sees_none_of_it(client, worked, actor):

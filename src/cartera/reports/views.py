@@ -1482,8 +1482,19 @@ def productivity_items(request: HttpRequest) -> HttpResponse:
     elif collector is None:
         who = _("nobody (unassigned accounts)")
     else:
-        # The name comes from the rows themselves: an id of someone else's user shows nothing.
-        who = next(iter(names)) if len(names) == 1 else _("this collector")
+        # Named only from the rows or as a member of this creditor: an id of another
+        # creditor's user shows nothing.
+        from django.contrib.auth import get_user_model
+
+        member = (
+            get_user_model()
+            .objects.filter(pk=collector, memberships__creditor=scope.creditor)
+            .first()
+        )
+        if member is not None:
+            who = _person(member)
+        else:
+            who = next(iter(names)) if len(names) == 1 else _("this collector")
     title = _("%(figure)s: %(who)s, from %(first)s to %(last)s") % {
         "figure": labels[figure],
         "who": who,
