@@ -25,12 +25,13 @@ from cartera.portfolio.payments import (
 )
 from cartera.reports.aging import aging_report, make_buckets
 from cartera.reports.queries import (
+    CREDIT_BUCKET,
     ledger_bucket_totals,
     open_documents,
     recovered_documents,
     sales_documents,
 )
-from tests.reports_support import D
+from tests.reports_support import HEADER, D
 
 pytest_plugins = ["tests.reports_fixtures"]
 
@@ -404,3 +405,16 @@ def test_money_collected_from_the_ledger_counts_the_prior_payments_left(uncancel
         if f.collected_minor
     }
     assert flows == expected
+
+
+def test_the_credits_list_shows_the_biggest_credit_first(creditor, write_file, load):
+    notes = HEADER + "".join(
+        f"NC-{n},D{n},Deudor {n},nota credito,2026-03-01,2026-03-01,-{amount}.00,COP\n"
+        for n, amount in enumerate((50, 700, 200))
+    )
+    load("documents", write_file("notes.csv", notes), as_of=D(2026, 3, 2))
+    credits, count, whole = open_documents(
+        creditor_ids=[creditor.pk], as_of=D(2026, 3, 2), currency="COP", buckets=[CREDIT_BUCKET]
+    )
+    assert [r.number for r in credits] == ["NC-1", "NC-2", "NC-0"]
+    assert (count, whole) == (3, -95000)

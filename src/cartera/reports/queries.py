@@ -543,6 +543,8 @@ def open_documents(
         if by and by != "creditor"
         else ""
     )
+    # Biggest first; for credits alone, the biggest credit (the most negative) first.
+    order = "x.balance ASC" if wanted == [CREDIT_BUCKET] else "x.balance DESC"
     # Counted, sorted and cut to the page first; only the page's rows get their names.
     sql = f"""
         WITH {balances},
@@ -556,13 +558,13 @@ def open_documents(
             SELECT x.id, x.debtor_id, x.due_date, x.balance, COUNT(*) OVER () AS total,
                    SUM(x.balance) OVER () AS whole
             FROM x WHERE x.bucket IN ({marks(wanted)})
-            ORDER BY x.balance DESC, x.id LIMIT %s OFFSET %s
+            ORDER BY {order}, x.id LIMIT %s OFFSET %s
         )
         SELECT page.id, d.number, d.kind, page.debtor_id, db.name, page.due_date, page.balance,
                page.total, page.whole
         FROM page JOIN portfolio_document d ON d.id = page.id
         JOIN portfolio_debtor db ON db.id = page.debtor_id
-        ORDER BY page.balance DESC, page.id
+        ORDER BY {order.replace("x.", "page.")}, page.id
     """
     page = max(1, page)
     rows = fetch(
