@@ -12,6 +12,10 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ES = {
+    "note: %(date)s has not come yet (today is %(today)s): its figures only repeat today's balances as if no time had passed.": (
+        "nota: el %(date)s aún no llega (hoy es %(today)s): sus cifras solo repiten los saldos "
+        "de hoy como si no hubiera pasado el tiempo."
+    ),
     "days": "días",
     "months": "meses",
     "“%(text)s” is not a number of %(what)s from %(low)s to %(high)s: showing %(n)s.": (

@@ -95,6 +95,14 @@ def test_the_daily_commands_from_creditor_to_aging(cartera, tmp_path: Path):
     as_csv = cartera("aging", "--as-of", "2026-11-23", "--by", "debtor", "--format", "csv")
     assert as_csv.stdout.splitlines()[0].startswith("creditor,debtor,name,currency,current")
 
+    # A date that has not come is said on stderr; the JSON stays that of the date asked for.
+    future = cartera("aging", "--as-of", "2099-01-01", "--format", "json")
+    assert future.returncode == 0 and json.loads(future.stdout)["as_of"] == "2099-01-01"
+    assert "2099-01-01 aún no llega" in future.stderr
+    kpis = cartera("report", "kpis", "--as-of", "2099-01-01", "--format", "json", language="en")
+    assert "2099-01-01 has not come yet" in kpis.stderr and json.loads(kpis.stdout)
+    assert cartera("aging", "--as-of", "2026-11-23").stderr == ""
+
     assert cartera("check").returncode == 0
 
 

@@ -27,6 +27,14 @@ def iso_date(text: str) -> datetime.date:
         ) from exc
 
 
+def future_note(as_of: datetime.date, today: datetime.date) -> str:
+    """What a report says (on stderr, its output unchanged) for a date that has not come."""
+    return _(
+        "note: %(date)s has not come yet (today is %(today)s): its figures only repeat "
+        "today's balances as if no time had passed."
+    ) % {"date": as_of.isoformat(), "today": today.isoformat()}
+
+
 def cli_actor() -> Actor:
     try:
         who = getpass.getuser()

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cartera.core.commandline import iso_date, print_json, usage_error
+from cartera.core.commandline import future_note, iso_date, print_json, usage_error
 from cartera.core.csvsafe import safe_cell
 from cartera.core.locales import validate_locale
 from cartera.core.money import exponent, from_minor
@@ -60,7 +60,10 @@ class Command(BaseCommand):
                 creditors = list(Creditor.objects.order_by("code"))
         except CreditorNotFound as exc:
             raise usage_error(str(exc)) from exc
-        as_of = options["as_of"] or self._today(creditors)
+        today = self._today(creditors)
+        as_of = options["as_of"] or today
+        if as_of > today:
+            self.stderr.write(future_note(as_of, today))
         bounds = _bounds(options["buckets"]) if options["buckets"] is not None else None
         if options["locale"]:
             try:
