@@ -306,3 +306,17 @@ def test_a_number_out_of_range_is_said_not_silently_replaced(client, auditor, pa
     client.cookies["django_language"] = "en"
     text = client.get(reverse(f"reports:{page}") + f"?{query}").content.decode()
     assert said.replace("“", "&ldquo;").replace("”", "&rdquo;") in text or said in text
+
+
+def test_tomorrow_is_today_somewhere_and_gets_no_note(client, auditor, history):
+    """A date carried over from a creditor in another time zone may be one day ahead."""
+    from cartera.reports.views import _creditor_today
+
+    client.force_login(auditor)
+    client.cookies["django_language"] = "en"
+    tomorrow = _creditor_today(history) + datetime.timedelta(days=1)
+    page = client.get(reverse("reports:dashboard") + f"?as_of={tomorrow}").content.decode()
+    assert "has not come yet" not in page
+    after = tomorrow + datetime.timedelta(days=1)
+    page = client.get(reverse("reports:dashboard") + f"?as_of={after}").content.decode()
+    assert "has not come yet" in page

@@ -27,6 +27,12 @@ def iso_date(text: str) -> datetime.date:
         ) from exc
 
 
+def is_future(as_of: datetime.date, today: datetime.date) -> bool:
+    """Past tomorrow: tomorrow is already today in some time zone (a creditor's own "today"
+    may trail the date a user in another one reads off the calendar)."""
+    return as_of > today + datetime.timedelta(days=1)
+
+
 def future_note(as_of: datetime.date, today: datetime.date) -> str:
     """What a report says (on stderr, its output unchanged) for a date that has not come."""
     return _(

@@ -163,7 +163,9 @@ def _scope(request: HttpRequest, *, default_days: int = 90) -> Scope:
                 request,
                 _("“%(text)s” is not a date as YYYY-MM-DD: showing today.") % {"text": text},
             )
-        if as_of > today:
+        # Tomorrow is today somewhere else (a date carried over from a creditor in another
+        # time zone): only a date past that is in the future.
+        if as_of > today + datetime.timedelta(days=1):
             # A future date's figures would only repeat today's balances as if time had passed.
             messages.warning(
                 request,

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cartera.core.commandline import future_note, iso_date, print_json, usage_error
+from cartera.core.commandline import future_note, is_future, iso_date, print_json, usage_error
 from cartera.core.csvsafe import safe_cell
 from cartera.core.locales import validate_locale
 from cartera.core.money import exponent, from_minor
@@ -62,7 +62,7 @@ class Command(BaseCommand):
             raise usage_error(str(exc)) from exc
         today = self._today(creditors)
         as_of = options["as_of"] or today
-        if as_of > today:
+        if is_future(as_of, today):
             self.stderr.write(future_note(as_of, today))
         bounds = _bounds(options["buckets"]) if options["buckets"] is not None else None
         if options["locale"]:

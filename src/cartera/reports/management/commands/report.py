@@ -22,7 +22,14 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cartera.core.commandline import cli_actor, future_note, iso_date, print_json, usage_error
+from cartera.core.commandline import (
+    cli_actor,
+    future_note,
+    is_future,
+    iso_date,
+    print_json,
+    usage_error,
+)
 from cartera.core.money import exponent, format_number, from_minor
 from cartera.portfolio.models import Creditor
 from cartera.portfolio.queries import CreditorNotFound, creditor_resolve
@@ -135,7 +142,7 @@ class Command(BaseCommand):
         creditors = self._creditors(options["creditor"])
         today = self._today(creditors)
         options["as_of"] = options["as_of"] or today
-        if options["as_of"] > today and report != "forecast":
+        if is_future(options["as_of"], today) and report != "forecast":
             # On stderr: the figures (and their JSON) stay those of the date asked for.
             self.stderr.write(future_note(options["as_of"], today))
         locale = options["locale"] or (creditors[0].locale if creditors else "es_CO")
