@@ -62,7 +62,7 @@ def _axis(
     return ticks, labels
 
 
-def _x_label(x: float, y: float, label: str, width: int, right: int) -> str:
+def _x_label(x: float, y: float, label: str, width: int) -> str:
     """A label under the x axis, centred, unless it would run past the chart's right edge."""
     if x + 3.5 * len(label) > width - 2:
         anchor, x = "end", min(x, width - 2.0)
@@ -124,11 +124,11 @@ def line_chart(
             f"{escape(tick_label)}</text>"
         )
     every = max(1, math.ceil(len(labels) / 8))
+    last = len(labels) - 1
     for i, label in enumerate(labels):
-        last = len(labels) - 1
         # Every `every`-th label, and the last one, without one crowding it from the left.
         if i == last or (i % every == 0 and last - i >= max(every, 2) * 0.75):
-            parts.append(_x_label(x_at(i), height - bottom + 16, label, width, right))
+            parts.append(_x_label(x_at(i), height - bottom + 16, label, width))
     for n, s in enumerate(series):
         colour, dash, marker = STYLES[n % len(STYLES)]
         points = [
@@ -237,7 +237,7 @@ def bar_chart(
                 f'stroke="#333" stroke-width="0.3"><title>{escape(s.name)} · {escape(label)}: '
                 f"{escape(value_format(v))}</title></rect>"
             )
-        parts.append(_x_label(left + group * (i + 0.5), height - bottom + 14, label, width, right))
+        parts.append(_x_label(left + group * (i + 0.5), height - bottom + 14, label, width))
     if len(series) > 1:
         x = left
         for n, s in enumerate(series):
