@@ -517,6 +517,31 @@ def _dimension_filter(by: str | None, key: int | None, alias: str = "a") -> tupl
     return f"AND {column} = %s", [key]
 
 
+def _listing(
+    rows: list[tuple[Any, ...]], currency: str, as_of: datetime.date | None = None
+) -> tuple[list[DocumentRow], int, int]:
+    """A drill-down's page from its records (id, number, kind, debtor id, debtor, due date,
+    amount, count of the whole list, its sum): the rows, the count and the sum. Past the last
+    page the count is unknown: the page says "nothing here" either way. With `as_of`, each
+    row's days past due at that date."""
+    total, whole = (int(rows[0][7]), int(rows[0][8])) if rows else (0, 0)
+    listed = [
+        DocumentRow(
+            id=r[0],
+            number=r[1],
+            kind=r[2],
+            debtor_id=r[3],
+            debtor=r[4],
+            due_date=as_date(r[5]),
+            amount=int(r[6]),
+            currency=currency,
+            days_past_due=None if as_of is None else (as_of - as_date(r[5])).days,
+        )
+        for r in rows
+    ]
+    return listed, total, whole
+
+
 def open_documents(
     *,
     creditor_ids: Sequence[int],
@@ -544,7 +569,7 @@ def open_documents(
         else ""
     )
     # Biggest first; for credits alone, the biggest credit (the most negative) first.
-    order = "x.balance ASC" if wanted == [CREDIT_BUCKET] else "x.balance DESC"
+    direction = "ASC" if wanted == [CREDIT_BUCKET] else "DESC"
     # Counted, sorted and cut to the page first; only the page's rows get their names.
     sql = f"""
         WITH {balances},
@@ -558,39 +583,20 @@ def open_documents(
             SELECT x.id, x.debtor_id, x.due_date, x.balance, COUNT(*) OVER () AS total,
                    SUM(x.balance) OVER () AS whole
             FROM x WHERE x.bucket IN ({marks(wanted)})
-            ORDER BY {order}, x.id LIMIT %s OFFSET %s
+            ORDER BY x.balance {direction}, x.id LIMIT %s OFFSET %s
         )
         SELECT page.id, d.number, d.kind, page.debtor_id, db.name, page.due_date, page.balance,
                page.total, page.whole
         FROM page JOIN portfolio_document d ON d.id = page.id
         JOIN portfolio_debtor db ON db.id = page.debtor_id
-        ORDER BY {order.replace("x.", "page.")}, page.id
+        ORDER BY page.balance {direction}, page.id
     """
     page = max(1, page)
     rows = fetch(
         sql,
         [*params, *case_params, currency, *d_params, *wanted, page_size, (page - 1) * page_size],
     )
-    # Past the last page the count is unknown: the page says "nothing here" either way.
-    total, whole = (int(rows[0][7]), int(rows[0][8])) if rows else (0, 0)
-    return (
-        [
-            DocumentRow(
-                id=r[0],
-                number=r[1],
-                kind=r[2],
-                debtor_id=r[3],
-                debtor=r[4],
-                due_date=as_date(r[5]),
-                amount=int(r[6]),
-                currency=currency,
-                days_past_due=(as_of - as_date(r[5])).days,
-            )
-            for r in rows
-        ],
-        total,
-        whole,
-    )
+    return _listing(rows, currency, as_of)
 
 
 def sales_documents(
@@ -628,15 +634,7 @@ def sales_documents(
             ORDER BY page.amount DESC, page.id""",
         [*creditor_ids, first, last, currency, page_size, (page - 1) * page_size],
     )
-    total, whole = (int(rows[0][7]), int(rows[0][8])) if rows else (0, 0)
-    return (
-        [
-            DocumentRow(r[0], r[1], r[2], r[3], r[4], as_date(r[5]), int(r[6]), currency)
-            for r in rows
-        ],
-        total,
-        whole,
-    )
+    return _listing(rows, currency)
 
 
 def recovered_documents(
@@ -688,15 +686,7 @@ def recovered_documents(
             ORDER BY page.applied DESC, page.id""",
         [*money_params, *due_params, page_size, (page - 1) * page_size],
     )
-    total, whole = (int(rows[0][7]), int(rows[0][8])) if rows else (0, 0)
-    return (
-        [
-            DocumentRow(r[0], r[1], r[2], r[3], r[4], as_date(r[5]), int(r[6]), currency)
-            for r in rows
-        ],
-        total,
-        whole,
-    )
+    return _listing(rows, currency)
 
 
 def dimension_labels(by: str, keys: Iterable[int | None]) -> dict[int | None, str]:
